@@ -1,0 +1,90 @@
+"""Oracle: ``jax.grad`` of an independent JAX forward pass.
+
+Nothing here comes from ``reference/``: the activations and losses are JAX's
+own (``jax.nn``), so a slip in the hand-derived registry cannot hide in the
+oracle.  float64 needs ``jax_enable_x64``, switched on at import, before this
+module creates any array; the result's dtype is checked against the request.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+
+jax.config.update("jax_enable_x64", True)  # before any array exists
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from reference.network import MLP, Params  # noqa: E402
+
+ACTIVATIONS = {
+    "identity": lambda z: z,
+    "sigmoid": jax.nn.sigmoid,
+    "tanh": jnp.tanh,
+    "relu": jax.nn.relu,  # derivative 0 at z = 0
+    "leaky_relu": jax.nn.leaky_relu,  # default slope 0.01
+    "softplus": jax.nn.softplus,
+    "softmax": lambda z: jax.nn.softmax(z, axis=-1),
+}
+
+
+def _per_sample_loss(loss: str, output_activation: str, z, y):
+    """J(y, o) per sample, from the logits where JAX has a stable form."""
+    if loss == "squared_error":
+        o = ACTIVATIONS[output_activation](z)
+        return 0.5 * jnp.sum((o - y) ** 2, axis=-1)
+    if loss == "log_loss":
+        if output_activation == "sigmoid":
+            return -jnp.sum(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1)
+        o = ACTIVATIONS[output_activation](z)
+        return -jnp.sum(y * jnp.log(o) + (1 - y) * jnp.log1p(-o), axis=-1)
+    if loss == "cross_entropy":
+        return -jnp.sum(y * jax.nn.log_softmax(z, axis=-1), axis=-1)
+    raise ValueError(f"the jax oracle has no implementation of loss {loss!r}")
+
+
+def _check_supported(mlp: MLP) -> None:
+    for name in mlp.activations:
+        if name not in ACTIVATIONS:
+            raise ValueError(f"the jax oracle has no implementation of activation {name!r}")
+
+
+def objective(mlp: MLP):
+    """E(params, X, Y) = mean_n J(y_n, o_n), written in JAX."""
+    _check_supported(mlp)
+
+    def E(params, X, Y):
+        a = X
+        for (W, b), name in zip(params[:-1], mlp.activations[:-1]):
+            a = ACTIVATIONS[name](a @ W.T + b)
+        W, b = params[-1]
+        z = a @ W.T + b
+        return jnp.mean(_per_sample_loss(mlp.loss, mlp.activations[-1], z, Y))
+
+    return E
+
+
+@functools.lru_cache(maxsize=256)
+def compiled_gradient(mlp: MLP):
+    """``jax.jit(jax.grad(E))`` for one network (``MLP`` is frozen, so hashable).
+
+    Jitted, because eager JAX compiles every primitive anew for each shape
+    (~35 compilations per gradient of a small network) where one jit compiles
+    once per network and batch shape."""
+    return jax.jit(jax.grad(objective(mlp)))
+
+
+def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> Params:
+    """∂E/∂(W^l, b^l) by ``jax.grad``, same structure as ``params``."""
+    dtype = X.dtype
+    as_jax = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
+    grads = compiled_gradient(mlp)(as_jax, jnp.asarray(X), jnp.asarray(Y))
+    result = [(np.array(dW), np.array(db)) for dW, db in grads]
+    if any(g.dtype != dtype for pair in result for g in pair):
+        raise RuntimeError(
+            f"jax returned {result[0][0].dtype} for {dtype} inputs: x64 was not enabled before "
+            "the first JAX array was created (import oracles before using jax)"
+        )
+    return result

@@ -1,0 +1,71 @@
+"""Oracle: ``torch.autograd`` of an independent PyTorch forward pass.
+
+Nothing here comes from ``reference/``.  Runs on the CPU unless
+``device="cuda"`` is asked for and present; TF32 matrix products are switched
+off so float32 results are true float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from reference.network import MLP, Params
+
+torch.backends.cuda.matmul.allow_tf32 = False  # TF32 gives ~1e-3 errors silently
+torch.backends.cudnn.allow_tf32 = False
+
+ACTIVATIONS = {
+    "identity": lambda z: z,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,  # derivative 0 at z = 0
+    "leaky_relu": F.leaky_relu,  # default slope 0.01
+    # Not F.softplus: it returns z itself above threshold=20, whose derivative
+    # 1 differs from σ(20) = 1 − 2e-9, far above float64 tolerances.
+    "softplus": lambda z: torch.logaddexp(z, torch.zeros_like(z)),
+    "softmax": lambda z: torch.softmax(z, dim=-1),
+}
+
+
+def _per_sample_loss(loss: str, output_activation: str, z, y):
+    if loss == "squared_error":
+        o = ACTIVATIONS[output_activation](z)
+        return 0.5 * torch.sum((o - y) ** 2, dim=-1)
+    if loss == "log_loss":
+        if output_activation == "sigmoid":
+            return F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=-1)
+        o = ACTIVATIONS[output_activation](z)
+        return -torch.sum(y * torch.log(o) + (1 - y) * torch.log1p(-o), dim=-1)
+    if loss == "cross_entropy":
+        return -torch.sum(y * torch.log_softmax(z, dim=-1), dim=-1)
+    raise ValueError(f"the torch oracle has no implementation of loss {loss!r}")
+
+
+def resolve_device(device: str) -> torch.device:
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda'; got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was asked for, but torch sees no CUDA GPU on this machine")
+    return torch.device(device)
+
+
+def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, device: str = "cpu") -> Params:
+    """∂E/∂(W^l, b^l) by ``torch.autograd``, same structure as ``params``."""
+    for name in mlp.activations:
+        if name not in ACTIVATIONS:
+            raise ValueError(f"the torch oracle has no implementation of activation {name!r}")
+    where = resolve_device(device)
+    leaves = [
+        (torch.tensor(W, device=where, requires_grad=True), torch.tensor(b, device=where, requires_grad=True))
+        for W, b in params
+    ]
+    a = torch.tensor(X, device=where)
+    for (W, b), name in zip(leaves[:-1], mlp.activations[:-1]):
+        a = ACTIVATIONS[name](a @ W.T + b)
+    W, b = leaves[-1]
+    z = a @ W.T + b
+    E = torch.mean(_per_sample_loss(mlp.loss, mlp.activations[-1], z, torch.tensor(Y, device=where)))
+    E.backward()
+    return [(W.grad.cpu().numpy().copy(), b.grad.cpu().numpy().copy()) for W, b in leaves]

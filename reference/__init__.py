@@ -1,0 +1,22 @@
+"""Hand-derived backpropagation for fully connected networks, one module per
+seed document, each converting to one canonical layout (``reference.network``)."""
+
+from reference.activations import ACTIVATIONS, Activation
+from reference.losses import LOSSES, Loss
+from reference.network import MLP, forward, init_params, loss
+from reference.notations import NOTATIONS, can_express, gradients, why_cannot_express
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "LOSSES",
+    "Loss",
+    "MLP",
+    "NOTATIONS",
+    "can_express",
+    "forward",
+    "gradients",
+    "init_params",
+    "loss",
+    "why_cannot_express",
+]

@@ -1,0 +1,99 @@
+"""Seed 003 — the general delta rule, for any activation and any loss.
+
+Symbols (the document's)
+------------------------
+=====================  ==============  =========================================
+symbol                 shape           meaning
+=====================  ==============  =========================================
+``w[l][i, j]``         (n_l, n_{l-1})  w_ij^l: from neuron j of layer l−1 to
+                                       neuron i of layer l (row = destination)
+``b[l][i]``            (n_l,)          b_i^l, the weight w_i0 on a constant a_0 = 1
+``z[l][i]``            (n_l,)          z_i^l = Σ_j w_ij^l a_j^{l−1} + b_i^l
+``a[l][i]``            (n_l,)          a_i^l = f(z_i^l); ``a[0]`` is the input x
+``delta[l][i]``        (n_l,)          δ_i^l = ∂E/∂z_i^l (gradient sign)
+``dE_dw[l][i, j]``     (n_l, n_{l-1})  ∂E/∂w_ij^l = δ_i^l a_j^{l−1}
+=====================  ==============  =========================================
+
+Equations
+---------
+* Output: δ_i^L = ∂J/∂o_i f'(z_i^L); it reduces to o_i − y_i for identity +
+  squared loss, sigmoid + log loss and softmax + cross-entropy
+  (``reference.shortcuts.O_MINUS_Y`` says when exactly).
+* Delta rule: δ_i^l = f'(z_i^l) Σ_j w_ji^{l+1} δ_j^{l+1}.
+* Gradient: ∂E/∂w_ij^l = δ_i^l a_j^{l−1}, ∂E/∂b_i^l = δ_i^l.
+
+Conversion to the canonical layout
+----------------------------------
+``w[l]`` and ``b[l]`` are the canonical ``W^l`` and ``b^l`` unchanged (the
+translation's "from layer l to layer l" means from l−1 to l).  The document's
+error is a *sum* over samples, E(w) = Σ J(y, o); the canonical objective is the
+mean, so the summed gradient is divided by N on the way out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference.network import MLP, Params
+from reference.shortcuts import O_MINUS_Y
+
+Array = np.ndarray
+
+
+def cannot_express(mlp: MLP) -> str | None:
+    """Every canonical network fits this notation."""
+    return None
+
+
+def forward(mlp: MLP, w: dict[int, Array], b: dict[int, Array], x: Array):
+    """z_i^l = Σ_j w_ij^l a_j^{l−1} + b_i^l, a_i^l = f(z_i^l), for one sample."""
+    a = {0: x}
+    z = {}
+    for l in sorted(w):
+        z[l] = w[l] @ a[l - 1] + b[l]
+        a[l] = mlp.activation(l).f(z[l])
+    return z, a
+
+
+def output_delta(mlp: MLP, z_L: Array, o: Array, y: Array) -> Array:
+    """δ^L: the o − y shortcut where the pair makes it exact, else the general form."""
+    f = mlp.output_activation
+    if O_MINUS_Y.applies(f.name, mlp.loss, y):
+        return O_MINUS_Y.delta(o, y)  # δ_i^L = o_i − y_i
+    dJ_do = mlp.loss_fn.dJ_do(y, o)
+    if f.elementwise:
+        return dJ_do * f.df(z_L)  # δ_i^L = ∂J/∂o_i f'(z_i^L)
+    # softmax couples the outputs: δ_i^L = Σ_k ∂J/∂o_k ∂o_k/∂z_i
+    do_dz = f.jacobian(z_L)  # [k, i] = ∂o_k/∂z_i
+    return np.array([np.dot(dJ_do, do_dz[:, i]) for i in range(o.shape[0])], dtype=o.dtype)
+
+
+def deltas(mlp: MLP, w: dict[int, Array], z: dict[int, Array], a: dict[int, Array], y: Array):
+    """All δ^l for one sample, from the output back to layer 1."""
+    L = mlp.depth
+    delta = {L: output_delta(mlp, z[L], a[L], y)}
+    for l in range(L - 1, 0, -1):
+        f_prime = mlp.activation(l).df(z[l])
+        # Delta rule: δ_i^l = f'(z_i^l) Σ_j w_ji^{l+1} δ_j^{l+1}
+        delta[l] = np.array(
+            [f_prime[i] * np.dot(w[l + 1][:, i], delta[l + 1]) for i in range(z[l].shape[0])],
+            dtype=z[l].dtype,
+        )
+    return delta
+
+
+def gradients(mlp: MLP, params: Params, X: Array, Y: Array) -> Params:
+    """∂E/∂w_ij^l = Σ over samples of δ_i^l a_j^{l−1}, converted to the mean objective."""
+    w = {l: W for l, (W, _) in enumerate(params, start=1)}
+    b = {l: bias for l, (_, bias) in enumerate(params, start=1)}
+    dE_dw = {l: np.zeros_like(w[l]) for l in w}
+    dE_db = {l: np.zeros_like(b[l]) for l in b}
+    for x, y in zip(X, Y):
+        z, a = forward(mlp, w, b, x)
+        delta = deltas(mlp, w, z, a, y)
+        for l in w:
+            dE_dw[l] += np.outer(delta[l], a[l - 1])  # ∂E/∂w_ij^l = δ_i^l a_j^{l−1}
+            dE_db[l] += delta[l]  # ∂E/∂b_i^l = δ_i^l (w_i0 on a_0 = 1)
+    N = X.shape[0]
+    # Departure: the document's E sums over samples; the canonical E is the mean.
+    return [(dE_dw[l] / N, dE_db[l] / N) for l in sorted(w)]

@@ -1,0 +1,84 @@
+"""Registry of notation modules and the public ``gradients`` entry point.
+
+Each notation follows one seed document in its own symbols and converts to
+the canonical layout (``reference.network``).  Adding a notation is one entry
+here; every property test and the report iterate over ``NOTATIONS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Callable
+
+import numpy as np
+
+from reference import column_vector, delta_rule
+from reference.network import MLP, Params, check_batch, check_params
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Notation:
+    """One document's backpropagation, reached through the canonical layout."""
+
+    name: str
+    seed: str  # file prefix in ../shared/seeds
+    summary: str
+    gradients: Callable[[MLP, Params, Array, Array], Params]
+    cannot_express: Callable[[MLP], str | None]
+
+    @classmethod
+    def from_module(cls, name: str, seed: str, summary: str, module: ModuleType) -> "Notation":
+        return cls(name, seed, summary, module.gradients, module.cannot_express)
+
+
+NOTATIONS: dict[str, Notation] = {}
+
+
+def _register(notation: Notation) -> None:
+    NOTATIONS[notation.name] = notation
+
+
+_register(
+    Notation.from_module(
+        "column_vector", "000", "per-sample column vectors, BP1–BP4, batch average", column_vector
+    )
+)
+_register(
+    Notation.from_module(
+        "delta_rule", "003", "general delta rule, o − y shortcuts where exact, sum over samples", delta_rule
+    )
+)
+
+
+def get_notation(name: object) -> Notation:
+    if not isinstance(name, str):
+        raise TypeError(f"notation must be a name (str); got {name!r}")
+    try:
+        return NOTATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown notation {name!r}; registered: {', '.join(NOTATIONS)}") from None
+
+
+def why_cannot_express(mlp: MLP, notation: str) -> str | None:
+    """``None`` if ``notation`` can express ``mlp``, else the reason it cannot."""
+    return get_notation(notation).cannot_express(mlp)
+
+
+def can_express(mlp: MLP, notation: str) -> bool:
+    """Ask beforehand whether ``gradients(..., notation=notation)`` will accept ``mlp``."""
+    return why_cannot_express(mlp, notation) is None
+
+
+def gradients(mlp: MLP, params: Params, X: Array, Y: Array, notation: str = "column_vector") -> Params:
+    """∂E/∂W^l and ∂E/∂b^l of the canonical objective (mean over the batch),
+    computed in ``notation``'s document; same structure as ``params``."""
+    chosen = get_notation(notation)
+    dtype = check_params(mlp, params)
+    check_batch(mlp, X, Y, dtype)
+    reason = chosen.cannot_express(mlp)
+    if reason is not None:
+        raise ValueError(f"notation {notation!r} cannot express network {mlp}: {reason}")
+    return chosen.gradients(mlp, params, X, Y)

@@ -1,0 +1,1 @@
+"""The correctness report: compute → records → tables → renderers → CLI."""

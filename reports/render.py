@@ -1,0 +1,42 @@
+"""Renderers: aggregated rows → Markdown and JSON text."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from tabulate import tabulate
+
+from reports.agreement import AgreementRow, CaseResult
+
+SCHEMA = 1
+
+
+def agreement_markdown(rows: list[AgreementRow], failures: list[CaseResult], header: str) -> str:
+    table = tabulate(
+        [
+            (r.notation, r.oracle, r.dtype, r.cases, f"{r.max_error:.2e}", f"{r.median_error:.2e}",
+             f"{r.tolerance:.0e}", r.failures, r.not_compared, "pass" if r.passed else "FAIL")
+            for r in rows
+        ],
+        headers=("notation", "oracle", "dtype", "cases", "worst error", "median error", "tolerance",
+                 "failures", "not compared", "verdict"),
+        tablefmt="github",
+    )
+    lines = [header, "", table, ""]
+    if failures:
+        lines += ["Failures:", ""] + [f"- {f.network}: {f.message}" for f in failures] + [""]
+    return "\n".join(lines)
+
+
+def agreement_json(rows: list[AgreementRow], results: list[CaseResult], environment: dict) -> str:
+    def clean(value):
+        return None if isinstance(value, float) and value != value else value  # NaN → null
+
+    document = {
+        "schema": SCHEMA,
+        "environment": environment,
+        "agreement": [{k: clean(v) for k, v in asdict(r).items()} for r in rows],
+        "cases": [{k: clean(v) for k, v in asdict(r).items()} for r in results],
+    }
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,46 @@
+"""Property tests: every notation agrees with every oracle, in float64.
+
+Targets (issue 2): analytic vs analytic within 1e-12 normalised error,
+vs central differences within 1e-6 — the numbers live in oracles.tolerances.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+
+import oracles
+import reference
+from reference.strategies import cases, min_kink_distance
+
+NOTATION_ORACLE_PAIRS = [(n, o) for n in reference.NOTATIONS for o in oracles.ORACLES]
+
+# Central differences step across a relu/leaky_relu kink when some
+# pre-activation lies within the stencil's reach of it; the derivative is then
+# not what a difference quotient measures.  Kink handling is its own issue;
+# here such cases are set aside, and only for the numerical oracle.
+KINK_MARGIN = 1e-3
+
+
+@pytest.mark.parametrize(("notation", "oracle"), NOTATION_ORACLE_PAIRS, ids=[f"{n}-vs-{o}" for n, o in NOTATION_ORACLE_PAIRS])
+@given(case=cases())
+def test_notation_agrees_with_oracle_float64(notation, oracle, case):
+    assert case.X.dtype == np.float64
+    if oracles.ORACLES[oracle].kind != "analytic":
+        assume(min_kink_distance(case) > KINK_MARGIN)
+    ours = reference.gradients(case.mlp, case.params, case.X, case.Y, notation=notation)
+    theirs = oracles.gradients(case.mlp, case.params, case.X, case.Y, oracle=oracle)
+    for (dW, db), (W, b) in zip(ours, case.params):
+        assert dW.dtype == np.float64 and db.dtype == np.float64
+        assert dW.shape == W.shape and db.shape == b.shape
+    for (dW, db) in theirs:
+        assert dW.dtype == np.float64 and db.dtype == np.float64
+    oracles.assert_agree(ours, theirs, implementation=notation, oracle=oracle)
+
+
+@given(case=cases())
+def test_notations_agree_with_each_other(case):
+    names = [n for n in reference.NOTATIONS if reference.can_express(case.mlp, n)]
+    first = reference.gradients(case.mlp, case.params, case.X, case.Y, notation=names[0])
+    for other in names[1:]:
+        theirs = reference.gradients(case.mlp, case.params, case.X, case.Y, notation=other)
+        oracles.assert_agree(first, theirs, implementation=names[0], oracle="jax")  # analytic tolerance
