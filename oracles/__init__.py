@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from oracles.compare import Comparison, ParameterComparison, assert_agree, compare
+from oracles.comparison import Comparison, ParameterComparison, assert_agree, compare
 from oracles.tolerances import ORACLE_KINDS, TOLERANCES, Tolerance, tolerance_for
 from reference.network import MLP, Params, check_batch, check_params
 

@@ -10,7 +10,10 @@ Conventions
   each row and ``jacobian(z)`` returns ``∂o_k/∂z_i`` with shape
   ``z.shape + (n,)``.
 * Derivatives at a kink (relu, leaky_relu at ``z = 0``) take the left-hand
-  value, the convention of ``torch.autograd`` and ``jax.grad``.
+  value, as ``torch.autograd`` does.  ``jax.grad`` agrees for relu (0) but
+  takes the right-hand value for leaky_relu (1, not 0.01): at a kink any value
+  between the one-sided derivatives is defensible, so the frameworks differ
+  there, and so may a correct hand derivation.
 * Every form is numerically stable: no overflow or invalid-value warning for
   ``|z|`` up to 1e3 in float64 (tested).
 * Where a document writes the derivative through the output (σ' = a(1 − a),

@@ -222,7 +222,8 @@ def check_array(value: object, name: str, shape: tuple[int | None, ...], dtype: 
             f"{name} has dtype {value.dtype} but the parameters are {dtype}; "
             f"convert explicitly (nothing is cast silently)"
         )
-    expected = "(" + ", ".join("N" if n is None else str(n) for n in shape) + ")"
+    parts = ["N" if n is None else str(n) for n in shape]
+    expected = f"({parts[0]},)" if len(parts) == 1 else "(" + ", ".join(parts) + ")"
     if value.ndim != len(shape) or any(n is not None and n != m for n, m in zip(shape, value.shape)):
         raise ValueError(f"{name} must have shape {expected}; got {value.shape}")
     if not np.all(np.isfinite(value)):
