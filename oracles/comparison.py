@@ -61,12 +61,16 @@ class Comparison:
         return self.message()
 
 
-def parameter_names(count: int) -> list[str]:
-    """Names of the arrays of a canonical ``params`` list, in order."""
-    names = []
-    for l in range(1, count + 1):
-        names += [f"W^{l}", f"b^{l}"]
-    return names
+def named_arrays(grads: list, argument: str) -> list[tuple[str, np.ndarray]]:
+    """``[("W^1", dW^1), ("b^1", db^1), …]``, leaving out absent (None) biases."""
+    named = []
+    for l, pair in enumerate(grads, start=1):
+        for symbol, array in zip(("W", "b"), pair):
+            if array is not None:
+                named.append((f"{symbol}^{l}", np.asarray(array)))
+    if not named:
+        raise ValueError(f"{argument} holds no arrays")
+    return named
 
 
 def compare(
@@ -78,11 +82,14 @@ def compare(
     tolerance: Tolerance | None = None,
 ) -> Comparison:
     """Compare two canonical gradient lists ``[(dW^1, db^1), …]``; ``desired`` is the oracle."""
-    actual_arrays = [np.asarray(a) for pair in actual for a in pair]
-    desired_arrays = [np.asarray(d) for pair in desired for d in pair]
-    if len(actual_arrays) != len(desired_arrays):
-        raise ValueError(f"actual has {len(actual_arrays)} arrays, desired {len(desired_arrays)}")
-    for name, a, d in zip(parameter_names(len(actual)), actual_arrays, desired_arrays):
+    actual_named, desired_named = named_arrays(actual, "actual"), named_arrays(desired, "desired")
+    if [n for n, _ in actual_named] != [n for n, _ in desired_named]:
+        raise ValueError(
+            f"actual holds {[n for n, _ in actual_named]}, desired {[n for n, _ in desired_named]}"
+        )
+    names = [n for n, _ in actual_named]
+    actual_arrays, desired_arrays = [a for _, a in actual_named], [d for _, d in desired_named]
+    for name, a, d in zip(names, actual_arrays, desired_arrays):
         if a.shape != d.shape:
             raise ValueError(f"{name}: actual has shape {a.shape}, desired {d.shape}")
     dtype = actual_arrays[0].dtype
@@ -93,7 +100,7 @@ def compare(
     G = max((float(np.max(np.abs(d[np.isfinite(d)]))) if np.any(np.isfinite(d)) else 0.0) for d in desired_arrays)
     scale = max(G, tolerance.floor)
     records = []
-    for name, a, d in zip(parameter_names(len(actual)), actual_arrays, desired_arrays):
+    for name, a, d in zip(names, actual_arrays, desired_arrays):
         a64, d64 = a.astype(np.float64), d.astype(np.float64)
         bad = ~(np.isfinite(a64) & np.isfinite(d64))
         if np.any(bad):

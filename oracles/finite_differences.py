@@ -21,11 +21,14 @@ def step(theta: float, dtype: np.dtype) -> float:
 
 def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> Params:
     """Every ∂E/∂θ by one central difference each, same structure as ``params``."""
-    work = [[W.copy(), b.copy()] for W, b in params]
+    work = [[W.copy(), None if b is None else b.copy()] for W, b in params]
     result = []
     for pair in work:
         grads = []
         for array in pair:
+            if array is None:  # layer without bias
+                grads.append(None)
+                continue
             g = np.empty_like(array)
             flat, g_flat = array.reshape(-1), g.reshape(-1)
             for k in range(flat.size):

@@ -55,12 +55,20 @@ def objective(mlp: MLP):
     """E(params, X, Y) = mean_n J(y_n, o_n), written in JAX."""
     _check_supported(mlp)
 
+    masks = [None if m is None else jnp.asarray(m) for m in mlp.masks]
+
+    def layer(l, a, W, b):
+        if masks[l] is not None:
+            W = W * masks[l]  # absent connections
+        z = a @ W.T
+        return z if b is None else z + b  # b of shape (1,) is a shared bias
+
     def E(params, X, Y):
         a = X
-        for (W, b), name in zip(params[:-1], mlp.activations[:-1]):
-            a = ACTIVATIONS[name](a @ W.T + b)
+        for l, ((W, b), name) in enumerate(zip(params[:-1], mlp.activations[:-1])):
+            a = ACTIVATIONS[name](layer(l, a, W, b))
         W, b = params[-1]
-        z = a @ W.T + b
+        z = layer(mlp.depth - 1, a, W, b)
         return jnp.mean(_per_sample_loss(mlp.loss, mlp.activations[-1], z, Y))
 
     return E
@@ -79,10 +87,10 @@ def compiled_gradient(mlp: MLP):
 def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> Params:
     """∂E/∂(W^l, b^l) by ``jax.grad``, same structure as ``params``."""
     dtype = X.dtype
-    as_jax = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
+    as_jax = [(jnp.asarray(W), None if b is None else jnp.asarray(b)) for W, b in params]
     grads = compiled_gradient(mlp)(as_jax, jnp.asarray(X), jnp.asarray(Y))
-    result = [(np.array(dW), np.array(db)) for dW, db in grads]
-    if any(g.dtype != dtype for pair in result for g in pair):
+    result = [(np.array(dW), None if db is None else np.array(db)) for dW, db in grads]
+    if any(g is not None and g.dtype != dtype for pair in result for g in pair):
         raise RuntimeError(
             f"jax returned {result[0][0].dtype} for {dtype} inputs: x64 was not enabled before "
             "the first JAX array was created (import oracles before using jax)"

@@ -57,15 +57,25 @@ def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, device: st
         if name not in ACTIVATIONS:
             raise ValueError(f"the torch oracle has no implementation of activation {name!r}")
     where = resolve_device(device)
-    leaves = [
-        (torch.tensor(W, device=where, requires_grad=True), torch.tensor(b, device=where, requires_grad=True))
-        for W, b in params
-    ]
+    def leaf(array):
+        return None if array is None else torch.tensor(array, device=where, requires_grad=True)
+
+    leaves = [(leaf(W), leaf(b)) for W, b in params]
+    masks = [None if m is None else torch.tensor(m, dtype=leaves[0][0].dtype, device=where) for m in mlp.masks]
+
+    def layer(l, a, W, b):
+        z = a @ (W if masks[l] is None else W * masks[l]).T  # absent connections masked out
+        return z if b is None else z + b  # b of shape (1,) is a shared bias
+
     a = torch.tensor(X, device=where)
-    for (W, b), name in zip(leaves[:-1], mlp.activations[:-1]):
-        a = ACTIVATIONS[name](a @ W.T + b)
+    for l, ((W, b), name) in enumerate(zip(leaves[:-1], mlp.activations[:-1])):
+        a = ACTIVATIONS[name](layer(l, a, W, b))
     W, b = leaves[-1]
-    z = a @ W.T + b
+    z = layer(mlp.depth - 1, a, W, b)
     E = torch.mean(_per_sample_loss(mlp.loss, mlp.activations[-1], z, torch.tensor(Y, device=where)))
     E.backward()
-    return [(W.grad.cpu().numpy().copy(), b.grad.cpu().numpy().copy()) for W, b in leaves]
+
+    def grad(t):
+        return None if t is None else t.grad.cpu().numpy().copy()
+
+    return [(grad(W), grad(b)) for W, b in leaves]

@@ -45,20 +45,24 @@ Array = np.ndarray
 
 
 def cannot_express(mlp: MLP) -> str | None:
-    """Every canonical network fits this notation."""
+    """The document's W^l is a full n×m matrix and b^l an n×1 column (or absent)."""
+    if "shared" in mlp.bias:
+        return "seed 000's b^l is an n×1 column, one bias per neuron; it has no shared bias"
+    if any(m is not None for m in mlp.masks):
+        return "seed 000's W^l is a full n×m matrix; it has no absent connections"
     return None
 
 
 def to_document(params: Params) -> tuple[dict[int, Array], dict[int, Array]]:
     """Canonical ``[(W^1, b^1), …]`` → the document's ``W[l], b[l]`` for l = 2..L."""
     weights = {l + 1: W for l, (W, _) in enumerate(params, start=1)}
-    biases = {l + 1: b.reshape(-1, 1) for l, (_, b) in enumerate(params, start=1)}
+    biases = {l + 1: None if b is None else b.reshape(-1, 1) for l, (_, b) in enumerate(params, start=1)}
     return weights, biases
 
 
 def from_document(nabla_w: dict[int, Array], nabla_b: dict[int, Array]) -> Params:
     """The document's per-layer gradients (l = 2..L) → canonical list of pairs."""
-    return [(nabla_w[l], nabla_b[l].reshape(-1)) for l in sorted(nabla_w)]
+    return [(nabla_w[l], None if nabla_b[l] is None else nabla_b[l].reshape(-1)) for l in sorted(nabla_w)]
 
 
 def feedforward(mlp: MLP, W: dict[int, Array], b: dict[int, Array], x: Array):
@@ -67,7 +71,7 @@ def feedforward(mlp: MLP, W: dict[int, Array], b: dict[int, Array], x: Array):
     a = {1: x}  # a^1 = x: the input layer has no z (the text's "l = 1..L" is a slip)
     z = {}
     for l in range(2, L + 1):
-        z[l] = W[l] @ a[l - 1] + b[l]
+        z[l] = W[l] @ a[l - 1] if b[l] is None else W[l] @ a[l - 1] + b[l]  # bias mode "none": no b^l
         a[l] = mlp.activation(l - 1).f(z[l].T).T  # registry acts on rows; σ elementwise
     return z, a
 
@@ -106,11 +110,15 @@ def gradients(mlp: MLP, params: Params, X: Array, Y: Array) -> Params:
     W, b = to_document(params)
     m = X.shape[0]
     sum_nabla_w = {l: np.zeros_like(W[l]) for l in W}
-    sum_nabla_b = {l: np.zeros_like(b[l]) for l in b}
+    sum_nabla_b = {l: None if b[l] is None else np.zeros_like(b[l]) for l in b}
     for x, y in zip(X, Y):
         nabla_b, nabla_w = backprop(mlp, W, b, x.reshape(-1, 1), y.reshape(-1, 1))
         for l in W:
             sum_nabla_w[l] += nabla_w[l]
-            sum_nabla_b[l] += nabla_b[l]
+            if sum_nabla_b[l] is not None:
+                sum_nabla_b[l] += nabla_b[l]
     # The document updates with the average over the batch: (η/m) Σ_x.
-    return from_document({l: g / m for l, g in sum_nabla_w.items()}, {l: g / m for l, g in sum_nabla_b.items()})
+    return from_document(
+        {l: g / m for l, g in sum_nabla_w.items()},
+        {l: None if g is None else g / m for l, g in sum_nabla_b.items()},
+    )

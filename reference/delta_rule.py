@@ -41,7 +41,10 @@ Array = np.ndarray
 
 
 def cannot_express(mlp: MLP) -> str | None:
-    """Every canonical network fits this notation."""
+    """The document has a bias b_i^l per neuron (or none); a bias shared by a
+    layer's neurons is a tied weight it never writes."""
+    if "shared" in mlp.bias:
+        return "seed 003 gives every neuron its own bias b_i^l (w_i0); it has no shared bias"
     return None
 
 
@@ -50,7 +53,9 @@ def forward(mlp: MLP, w: dict[int, Array], b: dict[int, Array], x: Array):
     a = {0: x}
     z = {}
     for l in sorted(w):
-        z[l] = w[l] @ a[l - 1] + b[l]
+        z[l] = w[l] @ a[l - 1]  # Σ_j w_ij^l a_j^{l−1}: absent connections hold w_ij = 0
+        if b[l] is not None:
+            z[l] = z[l] + b[l]
         a[l] = mlp.activation(l).f(z[l])
     return z, a
 
@@ -87,13 +92,18 @@ def gradients(mlp: MLP, params: Params, X: Array, Y: Array) -> Params:
     w = {l: W for l, (W, _) in enumerate(params, start=1)}
     b = {l: bias for l, (_, bias) in enumerate(params, start=1)}
     dE_dw = {l: np.zeros_like(w[l]) for l in w}
-    dE_db = {l: np.zeros_like(b[l]) for l in b}
+    dE_db = {l: None if b[l] is None else np.zeros_like(b[l]) for l in b}
     for x, y in zip(X, Y):
         z, a = forward(mlp, w, b, x)
         delta = deltas(mlp, w, z, a, y)
         for l in w:
             dE_dw[l] += np.outer(delta[l], a[l - 1])  # ∂E/∂w_ij^l = δ_i^l a_j^{l−1}
-            dE_db[l] += delta[l]  # ∂E/∂b_i^l = δ_i^l (w_i0 on a_0 = 1)
+            if dE_db[l] is not None:
+                dE_db[l] += delta[l]  # ∂E/∂b_i^l = δ_i^l (w_i0 on a_0 = 1)
+    for l in w:
+        mask = mlp.mask(l)
+        if mask is not None:
+            dE_dw[l] *= mask  # an absent connection has no weight to differentiate
     N = X.shape[0]
     # Departure: the document's E sums over samples; the canonical E is the mean.
-    return [(dE_dw[l] / N, dE_db[l] / N) for l in sorted(w)]
+    return [(dE_dw[l] / N, None if dE_db[l] is None else dE_db[l] / N) for l in sorted(w)]

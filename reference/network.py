@@ -16,6 +16,16 @@ symbol     shape                   meaning
 
 ``params`` is a list of ``(W, b)`` pairs, one per layer l = 1..L; gradients
 have exactly the same structure.
+
+Structure the seeds' worked examples need
+-----------------------------------------
+* ``bias`` per layer: ``"neuron"`` (``b^l`` shaped ``(n_l,)``), ``"shared"``
+  (one scalar for all the layer's neurons, ``(1,)``, seed 004's example) or
+  ``"none"`` (``b^l`` is ``None``); one mode for every layer or a tuple.
+* ``masks``: per layer ``None`` or a 0/1 array shaped like ``W^l``.  A 0 marks
+  an absent connection: its weight must be 0, the forward pass uses
+  ``W^l ⊙ M^l``, its gradient is 0 and a training step keeps it absent
+  (seed 003's example).
 """
 
 from __future__ import annotations
@@ -35,19 +45,45 @@ Params = list[tuple[Array, Array]]
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+BIAS_MODES = ("neuron", "shared", "none")
+
+
 @dataclass(frozen=True)
 class MLP:
     """A fully connected network: layer sizes, one activation per layer
-    l = 1..L, and the per-sample loss.  Validated on construction."""
+    l = 1..L, the per-sample loss, and optionally per-layer bias modes and
+    connectivity masks.  Validated on construction; immutable and hashable
+    (masks are stored as nested tuples)."""
 
     sizes: tuple[int, ...]
     activations: tuple[str, ...]
     loss: str
+    bias: str | tuple[str, ...] = "neuron"
+    masks: tuple | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", _validate_sizes(self.sizes))
         object.__setattr__(self, "activations", _validate_activations(self.activations, self.sizes))
         _validate_loss(self.loss, self.activations[-1])
+        object.__setattr__(self, "bias", _validate_bias(self.bias, self.depth))
+        object.__setattr__(self, "masks", _validate_masks(self.masks, self.sizes))
+
+    def bias_mode(self, l: int) -> str:
+        """``"neuron"``, ``"shared"`` or ``"none"`` for layer l (1-based)."""
+        return self.bias[l - 1]
+
+    def bias_shape(self, l: int) -> tuple[int, ...] | None:
+        return {"neuron": (self.sizes[l],), "shared": (1,), "none": None}[self.bias_mode(l)]
+
+    def mask(self, l: int) -> Array | None:
+        """``M^l`` as a float 0/1 array shaped like ``W^l``, or ``None`` (fully connected)."""
+        rows = self.masks[l - 1]
+        return None if rows is None else np.array(rows, dtype=np.float64)
+
+    @property
+    def is_plain(self) -> bool:
+        """Per-neuron biases everywhere and no masks: the textbook network."""
+        return all(mode == "neuron" for mode in self.bias) and all(m is None for m in self.masks)
 
     @property
     def depth(self) -> int:
@@ -68,7 +104,47 @@ class MLP:
 
     def __str__(self) -> str:
         layers = "-".join(str(n) for n in self.sizes)
-        return f"{layers} [{', '.join(self.activations)}] {self.loss}"
+        extras = ""
+        if any(mode != "neuron" for mode in self.bias):
+            extras += f" bias={','.join(self.bias)}"
+        if any(m is not None for m in self.masks):
+            extras += " masked=" + ",".join("-" if m is None else str(l) for l, m in enumerate(self.masks, start=1))
+        return f"{layers} [{', '.join(self.activations)}] {self.loss}{extras}"
+
+
+def _validate_bias(bias: object, depth: int) -> tuple[str, ...]:
+    modes = (bias,) * depth if isinstance(bias, str) else bias
+    if not isinstance(modes, Sequence):
+        raise TypeError(f"bias must be one of {BIAS_MODES} or a tuple of them, one per layer; got {bias!r}")
+    if len(modes) != depth:
+        raise ValueError(f"bias needs one mode per layer (L = {depth}); got {len(modes)}: {tuple(modes)!r}")
+    for position, mode in enumerate(modes):
+        if mode not in BIAS_MODES:
+            raise ValueError(f"bias[{position}] = {mode!r} is not one of {BIAS_MODES}")
+    return tuple(modes)
+
+
+def _validate_masks(masks: object, sizes: tuple[int, ...]) -> tuple:
+    depth = len(sizes) - 1
+    if masks is None:
+        return (None,) * depth
+    if isinstance(masks, (str, np.ndarray)) or not isinstance(masks, Sequence):
+        raise TypeError(f"masks must be None or a sequence with one entry (None or a 0/1 array) per layer; got {type(masks).__name__}")
+    if len(masks) != depth:
+        raise ValueError(f"masks needs one entry per layer (L = {depth}); got {len(masks)}")
+    checked = []
+    for position, mask in enumerate(masks):
+        if mask is None:
+            checked.append(None)
+            continue
+        array = np.asarray(mask)
+        shape = (sizes[position + 1], sizes[position])
+        if array.shape != shape:
+            raise ValueError(f"masks[{position}] must have the shape of W^{position + 1}, {shape}; got {array.shape}")
+        if not np.all((array == 0) | (array == 1)):
+            raise ValueError(f"masks[{position}] must hold only 0 and 1")
+        checked.append(tuple(tuple(int(v) for v in row) for row in array))
+    return tuple(checked)
 
 
 def _validate_sizes(sizes: object) -> tuple[int, ...]:
@@ -145,11 +221,15 @@ def init_params(
         raise ValueError(f"scale must be a positive finite number; got {scale!r}")
     rng = np.random.default_rng(int(seed))
     params = []
-    for n_in, n_out in zip(mlp.sizes[:-1], mlp.sizes[1:]):
+    for l, (n_in, n_out) in enumerate(zip(mlp.sizes[:-1], mlp.sizes[1:]), start=1):
         std = float(scale) / np.sqrt(n_in)
         W = (std * rng.standard_normal((n_out, n_in))).astype(dtype)
-        b = (std * rng.standard_normal(n_out)).astype(dtype)
-        params.append((W, b))
+        b = (std * rng.standard_normal(n_out)).astype(dtype)  # drawn always, so modes share W draws
+        mask = mlp.mask(l)
+        if mask is not None:
+            W = W * mask.astype(dtype)  # absent connections hold 0
+        shape = mlp.bias_shape(l)
+        params.append((W, None if shape is None else b[: shape[0]].copy()))
     return params
 
 
@@ -164,11 +244,19 @@ def forward(mlp: MLP, params: Params, X: Array) -> tuple[list[Array], list[Array
     return _forward(mlp, params, X)
 
 
+def effective_weights(mlp: MLP, l: int, W: Array) -> Array:
+    """``W^l ⊙ M^l``: absent connections contribute nothing, whatever W holds."""
+    mask = mlp.mask(l)
+    return W if mask is None else W * mask.astype(W.dtype)
+
+
 def _forward(mlp: MLP, params: Params, X: Array) -> tuple[list[Array], list[Array]]:
     zs: list[Array] = []
     activations = [X]
     for l, (W, b) in enumerate(params, start=1):
-        z = activations[-1] @ W.T + b  # Z^l = A^{l-1} W^lᵀ + b^l
+        z = activations[-1] @ effective_weights(mlp, l, W).T  # Z^l = A^{l-1} (W^l ⊙ M^l)ᵀ + b^l
+        if b is not None:
+            z = z + b  # a (1,) shared bias broadcasts over the layer's neurons
         zs.append(z)
         activations.append(mlp.activation(l).f(z))
     return zs, activations
@@ -246,7 +334,19 @@ def check_params(mlp: MLP, params: object, name: str = "params") -> np.dtype:
         n_out, n_in = mlp.sizes[l], mlp.sizes[l - 1]
         check_array(W, f"{name}[{l - 1}][0] (W^{l})", (n_out, n_in), dtype)
         dtype = W.dtype
-        check_array(b, f"{name}[{l - 1}][1] (b^{l})", (n_out,), dtype)
+        shape = mlp.bias_shape(l)
+        if shape is None:
+            if b is not None:
+                raise ValueError(f"{name}[{l - 1}][1] (b^{l}) must be None: layer {l} has bias mode 'none'")
+        else:
+            check_array(b, f"{name}[{l - 1}][1] (b^{l})", shape, dtype)
+        mask = mlp.mask(l)
+        if mask is not None and np.any(W[mask == 0] != 0):
+            i, j = (int(v) for v in np.argwhere((mask == 0) & (W != 0))[0])
+            raise ValueError(
+                f"{name}[{l - 1}][0] (W^{l}) must be 0 where masks[{l - 1}] is 0 (absent connection); "
+                f"W^{l}[{i}, {j}] = {W[i, j]!r}"
+            )
     assert dtype is not None  # depth >= 1 by construction of MLP
     return dtype
 

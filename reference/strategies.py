@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from reference.activations import ACTIVATIONS
 from reference.losses import LOSSES
-from reference.network import MLP, Params, init_params
+from reference.network import BIAS_MODES, MLP, Params, init_params
 
 Array = np.ndarray
 
@@ -74,13 +74,26 @@ def hidden_activations() -> list[str]:
 
 
 @st.composite
-def networks(draw, min_hidden: int = 1, max_hidden: int = 4, max_width: int = 8) -> MLP:
-    """A valid ``MLP``: 1–4 hidden layers, widths 1–8, any valid activation/loss combination."""
+def networks(
+    draw, min_hidden: int = 1, max_hidden: int = 4, max_width: int = 8, structure: bool = True
+) -> MLP:
+    """A valid ``MLP``: 1–4 hidden layers, widths 1–8, any valid activation/loss
+    combination; with ``structure``, also per-layer bias modes and masks."""
     hidden = draw(st.integers(min_hidden, max_hidden))
     sizes = tuple(draw(st.lists(st.integers(1, max_width), min_size=hidden + 2, max_size=hidden + 2)))
     output, loss = draw(st.sampled_from(valid_pairs()))
     activations = tuple(draw(st.lists(st.sampled_from(hidden_activations()), min_size=hidden, max_size=hidden)))
-    return MLP(sizes, activations + (output,), loss)
+    bias, masks = "neuron", None
+    if structure and draw(st.booleans()):
+        depth = hidden + 1
+        bias = tuple(draw(st.lists(st.sampled_from(BIAS_MODES), min_size=depth, max_size=depth)))
+        if draw(st.booleans()):
+            rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+            masks = tuple(
+                (rng.random((n_out, n_in)) < 0.7).astype(int) if rng.random() < 0.5 else None
+                for n_in, n_out in zip(sizes[:-1], sizes[1:])
+            )
+    return MLP(sizes, activations + (output,), loss, bias=bias, masks=masks)
 
 
 @dataclass(frozen=True)
