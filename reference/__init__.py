@@ -4,7 +4,7 @@ seed document, each converting to one canonical layout (``reference.network``)."
 from reference.activations import ACTIVATIONS, Activation
 from reference.losses import LOSSES, Loss
 from reference.network import MLP, forward, init_params, loss
-from reference.notations import NOTATIONS, can_express, gradients, why_cannot_express
+from reference.notations import NOTATIONS, can_express, gradients, sgd_step, why_cannot_express
 
 __all__ = [
     "ACTIVATIONS",
@@ -18,5 +18,6 @@ __all__ = [
     "gradients",
     "init_params",
     "loss",
+    "sgd_step",
     "why_cannot_express",
 ]

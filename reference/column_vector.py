@@ -122,3 +122,13 @@ def gradients(mlp: MLP, params: Params, X: Array, Y: Array) -> Params:
         {l: g / m for l, g in sum_nabla_w.items()},
         {l: None if g is None else g / m for l, g in sum_nabla_b.items()},
     )
+
+
+def update_mini_batch(mlp: MLP, params: Params, X: Array, Y: Array, eta: float) -> Params:
+    """The document's step 9: W^l ← W^l − (η/m) Σ_x δ^{x,l} (a^{x,l−1})ᵀ,
+    b^l ← b^l − (η/m) Σ_x δ^{x,l}; returns new parameters (inputs untouched)."""
+    averaged = gradients(mlp, params, X, Y)  # already (1/m) Σ_x
+    return [
+        (W - eta * nabla_w, None if b is None else b - eta * nabla_b)
+        for (W, b), (nabla_w, nabla_b) in zip(params, averaged)
+    ]

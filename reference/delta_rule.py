@@ -107,3 +107,19 @@ def gradients(mlp: MLP, params: Params, X: Array, Y: Array) -> Params:
     N = X.shape[0]
     # Departure: the document's E sums over samples; the canonical E is the mean.
     return [(dE_dw[l] / N, None if dE_db[l] is None else dE_db[l] / N) for l in sorted(w)]
+
+
+def gradient_descent_step(mlp: MLP, params: Params, X: Array, Y: Array, alpha: float) -> Params:
+    """w_ij^l ← w_ij^l − α ∂E/∂w_ij^l with ∂E/∂w_ij^l = Σ_samples δ_i^l a_j^{l−1}.
+
+    Batch mode when X holds the training set, stochastic when it holds one
+    sample, mini-batch otherwise — the document's three modes differ only in
+    what is passed.  Its E sums over the samples, so the step is α times the
+    summed (not averaged) gradient.  Absent connections have ∂E/∂w = 0 and so
+    stay absent."""
+    N = X.shape[0]
+    mean = gradients(mlp, params, X, Y)
+    return [
+        (w - alpha * N * dE_dw, None if b is None else b - alpha * N * dE_db)  # Σ = N × mean
+        for (w, b), (dE_dw, dE_db) in zip(params, mean)
+    ]

@@ -28,10 +28,16 @@ class Notation:
     summary: str
     gradients: Callable[[MLP, Params, Array, Array], Params]
     cannot_express: Callable[[MLP], str | None]
+    step: Callable[[MLP, Params, Array, Array, float], Params]
+    # How the document's step relates to the canonical gradient g (mean over the batch):
+    # "mean" — W − lr·g; "sum" — W − lr·N·g; "per_sample" — one canonical step per sample, in order.
+    step_reduction: str
 
     @classmethod
-    def from_module(cls, name: str, seed: str, summary: str, module: ModuleType) -> "Notation":
-        return cls(name, seed, summary, module.gradients, module.cannot_express)
+    def from_module(
+        cls, name: str, seed: str, summary: str, module: ModuleType, step: str, step_reduction: str
+    ) -> "Notation":
+        return cls(name, seed, summary, module.gradients, module.cannot_express, getattr(module, step), step_reduction)
 
 
 NOTATIONS: dict[str, Notation] = {}
@@ -43,12 +49,14 @@ def _register(notation: Notation) -> None:
 
 _register(
     Notation.from_module(
-        "column_vector", "000", "per-sample column vectors, BP1–BP4, batch average", column_vector
+        "column_vector", "000", "per-sample column vectors, BP1–BP4, batch average", column_vector,
+        step="update_mini_batch", step_reduction="mean",
     )
 )
 _register(
     Notation.from_module(
-        "delta_rule", "003", "general delta rule, o − y shortcuts where exact, sum over samples", delta_rule
+        "delta_rule", "003", "general delta rule, o − y shortcuts where exact, sum over samples", delta_rule,
+        step="gradient_descent_step", step_reduction="sum",
     )
 )
 
@@ -72,13 +80,27 @@ def can_express(mlp: MLP, notation: str) -> bool:
     return why_cannot_express(mlp, notation) is None
 
 
-def gradients(mlp: MLP, params: Params, X: Array, Y: Array, notation: str = "column_vector") -> Params:
-    """∂E/∂W^l and ∂E/∂b^l of the canonical objective (mean over the batch),
-    computed in ``notation``'s document; same structure as ``params``."""
+def _checked(mlp: MLP, params: Params, X: Array, Y: Array, notation: object) -> Notation:
     chosen = get_notation(notation)
     dtype = check_params(mlp, params)
     check_batch(mlp, X, Y, dtype)
     reason = chosen.cannot_express(mlp)
     if reason is not None:
         raise ValueError(f"notation {notation!r} cannot express network {mlp}: {reason}")
-    return chosen.gradients(mlp, params, X, Y)
+    return chosen
+
+
+def sgd_step(mlp: MLP, params: Params, X: Array, Y: Array, lr: float, notation: str = "column_vector") -> Params:
+    """One training step by ``notation``'s own update rule, in its own sign
+    convention and batch reduction (``NOTATIONS[notation].step_reduction``
+    says how it relates to the canonical gradient).  Returns new parameters."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not np.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite number; got {lr!r}")
+    chosen = _checked(mlp, params, X, Y, notation)
+    return chosen.step(mlp, params, X, Y, float(lr))
+
+
+def gradients(mlp: MLP, params: Params, X: Array, Y: Array, notation: str = "column_vector") -> Params:
+    """∂E/∂W^l and ∂E/∂b^l of the canonical objective (mean over the batch),
+    computed in ``notation``'s document; same structure as ``params``."""
+    return _checked(mlp, params, X, Y, notation).gradients(mlp, params, X, Y)

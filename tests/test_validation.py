@@ -151,6 +151,7 @@ def test_notation_that_cannot_express_says_so(monkeypatch):
     narrow = notations.Notation(
         "one_hidden_only", "test", "accepts only one hidden layer",
         gradients=notations.NOTATIONS["delta_rule"].gradients,
+        step=notations.NOTATIONS["delta_rule"].step, step_reduction="sum",
         cannot_express=lambda mlp: None if mlp.depth == 2 else f"needs exactly one hidden layer; {mlp} has {mlp.depth - 1}",
     )
     monkeypatch.setitem(notations.NOTATIONS, narrow.name, narrow)
