@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from oracles.comparison import Comparison, ParameterComparison, assert_agree, compare
+from oracles.comparison import Comparison, ParameterComparison, assert_agree, compare, resolves
 from oracles.tolerances import ORACLE_KINDS, TOLERANCES, Tolerance, tolerance_for
 from reference.network import MLP, Params, check_batch, check_params
 
@@ -24,9 +24,15 @@ class Oracle:
     kind: str  # key into the tolerance table
     module: str
     summary: str
+    estimates_error: bool = False  # module has gradients_with_error → (grads, error estimates)
 
     def gradients(self) -> Callable[..., Params]:
         return import_module(self.module).gradients
+
+    def gradients_with_error(self) -> Callable[..., tuple[Params, Params]]:
+        if not self.estimates_error:
+            raise ValueError(f"oracle {self.name!r} gives no error estimate")
+        return import_module(self.module).gradients_with_error
 
 
 ORACLES: dict[str, Oracle] = {
@@ -34,7 +40,10 @@ ORACLES: dict[str, Oracle] = {
     for oracle in (
         Oracle("jax", ORACLE_KINDS["jax"], "oracles.jax_oracle", "jax.grad of an independent JAX forward pass"),
         Oracle("torch", ORACLE_KINDS["torch"], "oracles.torch_oracle", "torch.autograd, float64 on the CPU by default"),
-        Oracle("central", ORACLE_KINDS["central"], "oracles.finite_differences", "central differences of reference.loss"),
+        Oracle(
+            "central", ORACLE_KINDS["central"], "oracles.finite_differences",
+            "central differences of reference.loss", estimates_error=True,
+        ),
     )
 }
 
@@ -52,6 +61,15 @@ def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: st
     return ORACLES[oracle].gradients()(mlp, params, X, Y, **options)
 
 
+def gradients_with_error(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: str = "central") -> tuple[Params, Params]:
+    """``(gradients, per-element error estimates)`` from a numerical oracle."""
+    if oracle not in ORACLES:
+        raise ValueError(f"unknown oracle {oracle!r}; registered: {', '.join(ORACLES)}")
+    dtype = check_params(mlp, params)
+    check_batch(mlp, X, Y, dtype)
+    return ORACLES[oracle].gradients_with_error()(mlp, params, X, Y)
+
+
 __all__ = [
     "ORACLES",
     "Comparison",
@@ -62,5 +80,7 @@ __all__ = [
     "assert_agree",
     "compare",
     "gradients",
+    "gradients_with_error",
+    "resolves",
     "tolerance_for",
 ]

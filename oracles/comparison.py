@@ -127,3 +127,14 @@ def assert_agree(actual: list, desired: list, *, implementation: str, oracle: st
     if not result.ok:
         raise AssertionError(result.message())
     return result
+
+
+def resolves(desired: list, uncertainty: list, tolerance: Tolerance) -> bool:
+    """Whether an oracle's own error estimate (shaped like its gradients)
+    stays within ``tolerance``, measured like ``compare``'s error.  When it
+    does not, the oracle cannot judge the gradient at that tolerance — a
+    mismatch would say nothing about the implementation."""
+    grads = [d for _, d in named_arrays(desired, "desired")]
+    errors = [e for _, e in named_arrays(uncertainty, "uncertainty")]
+    scale = max(max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads), tolerance.floor)
+    return max(float(np.max(e)) if e.size else 0.0 for e in errors) / scale <= tolerance.limit

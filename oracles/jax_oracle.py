@@ -27,6 +27,7 @@ ACTIVATIONS = {
     "leaky_relu": jax.nn.leaky_relu,  # default slope 0.01
     "softplus": jax.nn.softplus,
     "softmax": lambda z: jax.nn.softmax(z, axis=-1),
+    "maxout": lambda z: jnp.max(z, axis=-1),  # z: (N, n, k) pieces
 }
 
 
@@ -60,7 +61,8 @@ def objective(mlp: MLP):
     def layer(l, a, W, b):
         if masks[l] is not None:
             W = W * masks[l]  # absent connections
-        z = a @ W.T
+        # a maxout layer's W is (n, k, n_in): its z has a trailing axis of k pieces
+        z = jnp.einsum("ipj,nj->nip", W, a) if W.ndim == 3 else a @ W.T
         return z if b is None else z + b  # b of shape (1,) is a shared bias
 
     def E(params, X, Y):

@@ -26,6 +26,7 @@ ACTIVATIONS = {
     # 1 differs from σ(20) = 1 − 2e-9, far above float64 tolerances.
     "softplus": lambda z: torch.logaddexp(z, torch.zeros_like(z)),
     "softmax": lambda z: torch.softmax(z, dim=-1),
+    "maxout": lambda z: torch.amax(z, dim=-1),  # z: (N, n, k) pieces
 }
 
 
@@ -64,7 +65,9 @@ def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, device: st
     masks = [None if m is None else torch.tensor(m, dtype=leaves[0][0].dtype, device=where) for m in mlp.masks]
 
     def layer(l, a, W, b):
-        z = a @ (W if masks[l] is None else W * masks[l]).T  # absent connections masked out
+        W = W if masks[l] is None else W * masks[l]  # absent connections masked out
+        # a maxout layer's W is (n, k, n_in): its z has a trailing axis of k pieces
+        z = torch.einsum("ipj,nj->nip", W, a) if W.dim() == 3 else a @ W.T
         return z if b is None else z + b  # b of shape (1,) is a shared bias
 
     a = torch.tensor(X, device=where)

@@ -5,6 +5,9 @@ oracle cross-check, property test and report picks it up.
 
 Conventions
 -----------
+* ``maxout`` (seed 004) gives each unit k linear pieces: its z has a trailing
+  axis of length k, ``f`` takes the max over it and ``df`` is the indicator
+  of the winning piece.
 * ``f(z)`` and ``df(z)`` act elementwise on an array of pre-activations of any
   shape, except ``softmax``, which acts on the last axis: ``f(z)`` normalises
   each row and ``jacobian(z)`` returns ``∂o_k/∂z_i`` with shape
@@ -51,12 +54,18 @@ class Activation:
     elementwise: bool = True
     jacobian: Callable[[Array], Array] | None = None
     kinks: tuple[float, ...] = ()  # points where f is not differentiable
+    pieces: bool = False  # maxout: z has a trailing axis of k pieces per unit, f reduces it
 
     def __post_init__(self) -> None:
-        if self.elementwise and self.df is None:
-            raise ValueError(f"activation {self.name!r}: elementwise activations need df")
-        if not self.elementwise and self.jacobian is None:
-            raise ValueError(f"activation {self.name!r}: non-elementwise activations need jacobian")
+        if (self.elementwise or self.pieces) and self.df is None:
+            raise ValueError(f"activation {self.name!r}: elementwise and piecewise activations need df")
+        if not self.elementwise and not self.pieces and self.jacobian is None:
+            raise ValueError(f"activation {self.name!r}: activations that couple units need jacobian")
+
+    @property
+    def output_only(self) -> bool:
+        """Couples the units of its layer (softmax): allowed only at the output."""
+        return not self.elementwise and not self.pieces
 
 
 def _sigmoid(z: Array) -> Array:
@@ -110,6 +119,18 @@ def _softmax_jacobian(z: Array) -> Array:
     return o[..., :, None] * np.eye(z.shape[-1], dtype=z.dtype) - o[..., :, None] * o[..., None, :]
 
 
+def _maxout(z: Array) -> Array:
+    # h_i = max_p z_ip over the k pieces (last axis) of unit i
+    return np.max(z, axis=-1)
+
+
+def _d_maxout(z: Array) -> Array:
+    # ∂h_i/∂z_ip = 1 for the winning piece, 0 for the others (first one on a tie,
+    # as torch.max does; a tie is a kink)
+    winner = np.argmax(z, axis=-1)
+    return (np.arange(z.shape[-1]) == winner[..., None]).astype(z.dtype)
+
+
 _INF = float("inf")
 
 ACTIVATIONS: dict[str, Activation] = {}
@@ -125,6 +146,7 @@ _register(Activation("tanh", np.tanh, _d_tanh, (-1.0, 1.0)))
 _register(Activation("relu", _relu, _d_relu, (0.0, _INF), kinks=(0.0,)))
 _register(Activation("leaky_relu", _leaky_relu, _d_leaky_relu, (-_INF, _INF), kinks=(0.0,)))
 _register(Activation("softplus", _softplus, _sigmoid, (0.0, _INF)))  # softplus' = σ
+_register(Activation("maxout", _maxout, _d_maxout, (-_INF, _INF), elementwise=False, pieces=True))
 _register(
     Activation(
         "softmax",

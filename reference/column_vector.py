@@ -50,6 +50,8 @@ def cannot_express(mlp: MLP) -> str | None:
         return "seed 000's b^l is an n×1 column, one bias per neuron; it has no shared bias"
     if any(m is not None for m in mlp.masks):
         return "seed 000's W^l is a full n×m matrix; it has no absent connections"
+    if any(mlp.is_maxout(l) for l in range(1, mlp.depth + 1)):
+        return "seed 000's a^l = σ(z^l) is one function of one z per neuron; maxout has k pieces per unit"
     return None
 
 

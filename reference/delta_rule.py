@@ -45,6 +45,8 @@ def cannot_express(mlp: MLP) -> str | None:
     layer's neurons is a tied weight it never writes."""
     if "shared" in mlp.bias:
         return "seed 003 gives every neuron its own bias b_i^l (w_i0); it has no shared bias"
+    if any(mlp.is_maxout(l) for l in range(1, mlp.depth + 1)):
+        return "seed 003's a_i^l = f(z_i^l) has one net input per neuron; maxout has k pieces per unit"
     return None
 
 

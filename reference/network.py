@@ -60,25 +60,39 @@ class MLP:
     loss: str
     bias: str | tuple[str, ...] = "neuron"
     masks: tuple | None = None
+    pieces: int = 2  # k, the linear pieces per unit of every maxout layer
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", _validate_sizes(self.sizes))
         object.__setattr__(self, "activations", _validate_activations(self.activations, self.sizes))
         _validate_loss(self.loss, self.activations[-1])
         object.__setattr__(self, "bias", _validate_bias(self.bias, self.depth))
-        object.__setattr__(self, "masks", _validate_masks(self.masks, self.sizes))
+        if isinstance(self.pieces, bool) or not isinstance(self.pieces, numbers.Integral) or self.pieces < 2:
+            raise ValueError(f"pieces must be an integer ≥ 2 (linear pieces per maxout unit); got {self.pieces!r}")
+        object.__setattr__(self, "pieces", int(self.pieces))
+        object.__setattr__(self, "masks", _validate_masks(self.masks, self))
+
+    def is_maxout(self, l: int) -> bool:
+        return self.activation(l).pieces
+
+    def weight_shape(self, l: int) -> tuple[int, ...]:
+        """``(n_l, n_{l-1})``, or ``(n_l, k, n_{l-1})`` for a maxout layer."""
+        n_out, n_in = self.sizes[l], self.sizes[l - 1]
+        return (n_out, self.pieces, n_in) if self.is_maxout(l) else (n_out, n_in)
 
     def bias_mode(self, l: int) -> str:
         """``"neuron"``, ``"shared"`` or ``"none"`` for layer l (1-based)."""
         return self.bias[l - 1]
 
     def bias_shape(self, l: int) -> tuple[int, ...] | None:
-        return {"neuron": (self.sizes[l],), "shared": (1,), "none": None}[self.bias_mode(l)]
+        """``(n_l,)`` (``(n_l, k)`` for maxout), ``(1,)`` when shared, ``None`` when absent."""
+        neuron = (self.sizes[l], self.pieces) if self.is_maxout(l) else (self.sizes[l],)
+        return {"neuron": neuron, "shared": (1,), "none": None}[self.bias_mode(l)]
 
     def mask(self, l: int) -> Array | None:
         """``M^l`` as a float 0/1 array shaped like ``W^l``, or ``None`` (fully connected)."""
-        rows = self.masks[l - 1]
-        return None if rows is None else np.array(rows, dtype=np.float64)
+        entries = self.masks[l - 1]
+        return None if entries is None else np.array(entries, dtype=np.float64)
 
     @property
     def is_plain(self) -> bool:
@@ -124,8 +138,12 @@ def _validate_bias(bias: object, depth: int) -> tuple[str, ...]:
     return tuple(modes)
 
 
-def _validate_masks(masks: object, sizes: tuple[int, ...]) -> tuple:
-    depth = len(sizes) - 1
+def _nested_tuple(array: np.ndarray):
+    return tuple(_nested_tuple(sub) for sub in array) if array.ndim else int(array)
+
+
+def _validate_masks(masks: object, mlp: "MLP") -> tuple:
+    depth = mlp.depth
     if masks is None:
         return (None,) * depth
     if isinstance(masks, (str, np.ndarray)) or not isinstance(masks, Sequence):
@@ -138,12 +156,12 @@ def _validate_masks(masks: object, sizes: tuple[int, ...]) -> tuple:
             checked.append(None)
             continue
         array = np.asarray(mask)
-        shape = (sizes[position + 1], sizes[position])
+        shape = mlp.weight_shape(position + 1)
         if array.shape != shape:
             raise ValueError(f"masks[{position}] must have the shape of W^{position + 1}, {shape}; got {array.shape}")
         if not np.all((array == 0) | (array == 1)):
             raise ValueError(f"masks[{position}] must hold only 0 and 1")
-        checked.append(tuple(tuple(int(v) for v in row) for row in array))
+        checked.append(_nested_tuple(array))
     return tuple(checked)
 
 
@@ -183,7 +201,7 @@ def _validate_activations(activations: object, sizes: tuple[int, ...]) -> tuple[
                 f"activations[{position}] = {name!r} is not registered; "
                 f"known: {', '.join(sorted(ACTIVATIONS))}"
             )
-        if not ACTIVATIONS[name].elementwise and position != depth - 1:
+        if ACTIVATIONS[name].output_only and position != depth - 1:
             raise ValueError(
                 f"activations[{position}] = {name!r} couples the units of a layer and may only be "
                 f"used in the output layer (position {depth - 1})"
@@ -221,15 +239,15 @@ def init_params(
         raise ValueError(f"scale must be a positive finite number; got {scale!r}")
     rng = np.random.default_rng(int(seed))
     params = []
-    for l, (n_in, n_out) in enumerate(zip(mlp.sizes[:-1], mlp.sizes[1:]), start=1):
-        std = float(scale) / np.sqrt(n_in)
-        W = (std * rng.standard_normal((n_out, n_in))).astype(dtype)
-        b = (std * rng.standard_normal(n_out)).astype(dtype)  # drawn always, so modes share W draws
+    for l in range(1, mlp.depth + 1):
+        std = float(scale) / np.sqrt(mlp.sizes[l - 1])
+        W = (std * rng.standard_normal(mlp.weight_shape(l))).astype(dtype)
+        b = (std * rng.standard_normal(W.shape[:-1])).astype(dtype)  # drawn always, so modes share W draws
         mask = mlp.mask(l)
         if mask is not None:
             W = W * mask.astype(dtype)  # absent connections hold 0
         shape = mlp.bias_shape(l)
-        params.append((W, None if shape is None else b[: shape[0]].copy()))
+        params.append((W, None if shape is None else b.reshape(-1)[: int(np.prod(shape))].reshape(shape).copy()))
     return params
 
 
@@ -254,7 +272,8 @@ def _forward(mlp: MLP, params: Params, X: Array) -> tuple[list[Array], list[Arra
     zs: list[Array] = []
     activations = [X]
     for l, (W, b) in enumerate(params, start=1):
-        z = activations[-1] @ effective_weights(mlp, l, W).T  # Z^l = A^{l-1} (W^l ⊙ M^l)ᵀ + b^l
+        # Z^l = A^{l-1} (W^l ⊙ M^l)ᵀ + b^l; a maxout layer's z has a pieces axis: (N, n_l, k)
+        z = np.einsum("ipj,nj->nip", effective_weights(mlp, l, W), activations[-1]) if mlp.is_maxout(l) else activations[-1] @ effective_weights(mlp, l, W).T
         if b is not None:
             z = z + b  # a (1,) shared bias broadcasts over the layer's neurons
         zs.append(z)
@@ -331,8 +350,7 @@ def check_params(mlp: MLP, params: object, name: str = "params") -> np.dtype:
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
             raise TypeError(f"{name}[{l - 1}] must be a (W, b) pair for layer {l}; got {type(pair).__name__}")
         W, b = pair
-        n_out, n_in = mlp.sizes[l], mlp.sizes[l - 1]
-        check_array(W, f"{name}[{l - 1}][0] (W^{l})", (n_out, n_in), dtype)
+        check_array(W, f"{name}[{l - 1}][0] (W^{l})", mlp.weight_shape(l), dtype)
         dtype = W.dtype
         shape = mlp.bias_shape(l)
         if shape is None:
@@ -342,10 +360,10 @@ def check_params(mlp: MLP, params: object, name: str = "params") -> np.dtype:
             check_array(b, f"{name}[{l - 1}][1] (b^{l})", shape, dtype)
         mask = mlp.mask(l)
         if mask is not None and np.any(W[mask == 0] != 0):
-            i, j = (int(v) for v in np.argwhere((mask == 0) & (W != 0))[0])
+            index = tuple(int(v) for v in np.argwhere((mask == 0) & (W != 0))[0])
             raise ValueError(
                 f"{name}[{l - 1}][0] (W^{l}) must be 0 where masks[{l - 1}] is 0 (absent connection); "
-                f"W^{l}[{i}, {j}] = {W[i, j]!r}"
+                f"W^{l}[{', '.join(map(str, index))}] = {W[index]!r}"
             )
     assert dtype is not None  # depth >= 1 by construction of MLP
     return dtype

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from reference import column_vector, delta_rule
+from reference import augmented_bias, column_vector, delta_rule, row_major_batch, two_layer_sums
 from reference.network import MLP, Params, check_batch, check_params
 
 Array = np.ndarray
@@ -57,6 +57,24 @@ _register(
     Notation.from_module(
         "delta_rule", "003", "general delta rule, o − y shortcuts where exact, sum over samples", delta_rule,
         step="gradient_descent_step", step_reduction="sum",
+    )
+)
+_register(
+    Notation.from_module(
+        "two_layer_sums", "001", "indexed sums, one hidden layer, no bias, δ = −∂E/∂net, per-sample updates",
+        two_layer_sums, step="train_per_sample", step_reduction="per_sample",
+    )
+)
+_register(
+    Notation.from_module(
+        "augmented_bias", "002", "bias folded in as w_jb on a constant input, Downstream(j) sums, per-sample updates",
+        augmented_bias, step="stochastic_gradient_descent", step_reduction="per_sample",
+    )
+)
+_register(
+    Notation.from_module(
+        "row_major_batch", "004", "row-major batch matrices h = Z W + b̃, vectorised, maxout, shared bias",
+        row_major_batch, step="gradient_descent_step", step_reduction="sum",
     )
 )
 

@@ -70,7 +70,8 @@ def valid_pairs() -> list[tuple[str, str]]:
 
 
 def hidden_activations() -> list[str]:
-    return [name for name, activation in ACTIVATIONS.items() if activation.elementwise]
+    """Activations allowed in hidden layers: all but those that couple units (softmax)."""
+    return [name for name, activation in ACTIVATIONS.items() if not activation.output_only]
 
 
 @st.composite
@@ -83,17 +84,20 @@ def networks(
     sizes = tuple(draw(st.lists(st.integers(1, max_width), min_size=hidden + 2, max_size=hidden + 2)))
     output, loss = draw(st.sampled_from(valid_pairs()))
     activations = tuple(draw(st.lists(st.sampled_from(hidden_activations()), min_size=hidden, max_size=hidden)))
-    bias, masks = "neuron", None
+    pieces = draw(st.integers(2, 3))
+    mlp = MLP(sizes, activations + (output,), loss, pieces=pieces)
     if structure and draw(st.booleans()):
         depth = hidden + 1
         bias = tuple(draw(st.lists(st.sampled_from(BIAS_MODES), min_size=depth, max_size=depth)))
+        masks = None
         if draw(st.booleans()):
             rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
             masks = tuple(
-                (rng.random((n_out, n_in)) < 0.7).astype(int) if rng.random() < 0.5 else None
-                for n_in, n_out in zip(sizes[:-1], sizes[1:])
+                (rng.random(mlp.weight_shape(l)) < 0.7).astype(int) if rng.random() < 0.5 else None
+                for l in range(1, depth + 1)
             )
-    return MLP(sizes, activations + (output,), loss, bias=bias, masks=masks)
+        mlp = MLP(sizes, mlp.activations, loss, bias=bias, masks=masks, pieces=pieces)
+    return mlp
 
 
 @dataclass(frozen=True)
@@ -155,13 +159,18 @@ def derivative_is_finite(case: Case) -> bool:
 
 
 def min_kink_distance(case: Case) -> float:
-    """Smallest |z − kink| over every unit with a kinked activation (relu,
-    leaky_relu) and every sample; ``inf`` when the network has none."""
+    """Smallest distance to a kink over every unit and sample: |z − kink| for
+    relu/leaky_relu, the gap between the two largest pieces for maxout;
+    ``inf`` when the network has no kinked unit."""
     from reference.network import _forward
 
     zs, _ = _forward(case.mlp, case.params, case.X)
     distance = np.inf
     for l, z in enumerate(zs, start=1):
-        for kink in case.mlp.activation(l).kinks:
+        activation = case.mlp.activation(l)
+        for kink in activation.kinks:
             distance = min(distance, float(np.min(np.abs(z - kink))))
+        if activation.pieces:
+            top_two = np.sort(z, axis=-1)[..., -2:]
+            distance = min(distance, float(np.min(top_two[..., 1] - top_two[..., 0])))
     return distance

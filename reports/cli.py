@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         f"# Agreement: hand-derived backprop vs oracles\n\n"
         f"{len(cases)} seeded networks (seed {args.seed}): every hidden activation × every valid "
         f"output activation + loss, weight scales {', '.join(map(str, (1.0,) if args.quick else SCALES))}. "
-        f"Error = max |ours − oracle| / max(max |oracle|, floor); 'not compared' counts central-difference "
-        f"stencils that cross a relu kink."
+        f"Error = max |ours − oracle| / max(max |oracle|, floor); 'not compared' counts cases a notation "
+        f"cannot express, and central-difference checks whose stencil crosses a kink or whose own error "
+        f"estimate exceeds the tolerance."
     )
     markdown = render.agreement_markdown(rows, failures, header)
     print(markdown)

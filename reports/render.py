@@ -12,10 +12,14 @@ from reports.agreement import AgreementRow, CaseResult
 SCHEMA = 1
 
 
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2e}"
+
+
 def agreement_markdown(rows: list[AgreementRow], failures: list[CaseResult], header: str) -> str:
     table = tabulate(
         [
-            (r.notation, r.oracle, r.dtype, r.cases, f"{r.max_error:.2e}", f"{r.median_error:.2e}",
+            (r.notation, r.oracle, r.dtype, r.cases, _number(r.max_error), _number(r.median_error),
              f"{r.tolerance:.0e}", r.failures, r.not_compared, "pass" if r.passed else "FAIL")
             for r in rows
         ],
@@ -30,13 +34,10 @@ def agreement_markdown(rows: list[AgreementRow], failures: list[CaseResult], hea
 
 
 def agreement_json(rows: list[AgreementRow], results: list[CaseResult], environment: dict) -> str:
-    def clean(value):
-        return None if isinstance(value, float) and value != value else value  # NaN → null
-
     document = {
         "schema": SCHEMA,
         "environment": environment,
-        "agreement": [{k: clean(v) for k, v in asdict(r).items()} for r in rows],
-        "cases": [{k: clean(v) for k, v in asdict(r).items()} for r in results],
+        "agreement": [asdict(r) for r in rows],
+        "cases": [asdict(r) for r in results],
     }
-    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"

@@ -30,10 +30,15 @@ def test_notation_agrees_with_oracle_float64(notation, oracle, case):
         with pytest.raises(ValueError, match=f"notation '{notation}' cannot express"):
             reference.gradients(case.mlp, case.params, case.X, case.Y, notation=notation)
         return
-    if oracles.ORACLES[oracle].kind != "analytic":
-        assume(min_kink_distance(case) > KINK_MARGIN)
     ours = reference.gradients(case.mlp, case.params, case.X, case.Y, notation=notation)
-    theirs = oracles.gradients(case.mlp, case.params, case.X, case.Y, oracle=oracle)
+    if oracles.ORACLES[oracle].kind == "analytic":
+        theirs = oracles.gradients(case.mlp, case.params, case.X, case.Y, oracle=oracle)
+    else:
+        assume(min_kink_distance(case) > KINK_MARGIN)
+        theirs, uncertainty = oracles.gradients_with_error(case.mlp, case.params, case.X, case.Y, oracle=oracle)
+        # Where central differences cannot resolve the gradient to the tolerance
+        # (large curvature), they cannot judge it either; jax and torch still do.
+        assume(oracles.resolves(theirs, uncertainty, oracles.tolerance_for(np.float64, oracle)))
     for grads in (ours, theirs):
         for (dW, db), (W, b) in zip(grads, case.params):
             assert dW.dtype == np.float64 and dW.shape == W.shape

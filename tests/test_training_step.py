@@ -3,7 +3,7 @@ document's batch reduction is accounted for (``Notation.step_reduction``)."""
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 
 import oracles
 import reference
@@ -36,8 +36,11 @@ def test_document_step_equals_canonical_step(notation, case):
             reference.sgd_step(case.mlp, case.params, case.X, case.Y, LR, notation=notation)
         return
     before = [(W.copy(), None if b is None else b.copy()) for W, b in case.params]
-    ours = reference.sgd_step(case.mlp, case.params, case.X, case.Y, LR, notation=notation)
     expected = canonical_step(case.mlp, case.params, case.X, case.Y, LR, reference.NOTATIONS[notation].step_reduction)
+    # Sample-by-sample steps can diverge (an identity chain at weight scale 10):
+    # that is the optimiser, not a derivation; there is nothing to compare then.
+    assume(all(np.all(np.isfinite(a)) for pair in expected for a in pair if a is not None))
+    ours = reference.sgd_step(case.mlp, case.params, case.X, case.Y, LR, notation=notation)
     oracles.assert_agree(ours, expected, implementation=f"{notation} step", oracle="jax")
     for (W, b), (W0, b0) in zip(case.params, before):  # inputs untouched
         assert np.array_equal(W, W0) and (b is None or np.array_equal(b, b0))

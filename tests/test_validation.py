@@ -1,5 +1,7 @@
 """Bad input gets a clear error naming the argument: a table of cases."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -131,7 +133,7 @@ def test_batch_rejects(entry, changes, error, match):
 
 def test_unknown_notation_and_oracle():
     params, X, Y = good_batch()
-    with pytest.raises(ValueError, match="unknown notation 'nielsen'; registered: column_vector, delta_rule"):
+    with pytest.raises(ValueError, match="unknown notation 'nielsen'; registered: column_vector, delta_rule, two_layer_sums, augmented_bias, row_major_batch"):
         reference.gradients(GOOD, params, X, Y, notation="nielsen")
     with pytest.raises(ValueError, match="unknown oracle 'tensorflow'"):
         oracles.gradients(GOOD, params, X, Y, oracle="tensorflow")
@@ -140,9 +142,17 @@ def test_unknown_notation_and_oracle():
 
 
 def test_every_notation_can_be_asked_beforehand():
+    params, X, Y = good_batch()
     for name in reference.NOTATIONS:
-        assert reference.can_express(GOOD, name) is True
-        assert reference.why_cannot_express(GOOD, name) is None
+        reason = reference.why_cannot_express(GOOD, name)
+        assert reference.can_express(GOOD, name) is (reason is None)
+        if reason is None:
+            reference.gradients(GOOD, params, X, Y, notation=name)
+        else:  # the same reason, raised
+            assert len(reason) > 20
+            with pytest.raises(ValueError, match=re.escape(reason)):
+                reference.gradients(GOOD, params, X, Y, notation=name)
+    assert not reference.can_express(GOOD, "two_layer_sums")  # seed 001 has no bias
 
 
 def test_notation_that_cannot_express_says_so(monkeypatch):

@@ -105,3 +105,16 @@ def test_seed_004_errata_are_found_by_computation():
 def test_seed_004_every_printed_number_has_a_computed_value(row):
     assert row.label in seed_004_example.compute()
     assert row.decimals == (len(row.printed.split(".")[1]) if "." in row.printed else 0)
+
+
+def test_seed_004_step_through_its_own_notation():
+    mlp, params, X, Y = seed_004_network()
+    values = seed_004_example.compute()
+    stepped = reference.sgd_step(mlp, params, X, Y, lr=0.01, notation="row_major_batch")
+    (W1, b1), (W2, b2) = stepped
+    new = [W1[0, 0], W1[1, 0], W1[0, 1], W1[1, 1], W1[0, 2], W1[1, 2], W2[0, 0], W2[1, 0], W2[0, 1], W2[1, 1]]
+    for i, value in enumerate(new, start=1):
+        assert abs(value - values[f"w{i}_new"]) <= ANALYTIC.limit, f"w{i}"
+    assert abs(b1[0] - values["b1_new"]) <= ANALYTIC.limit and abs(b2[0] - values["b2_new"]) <= ANALYTIC.limit
+    for notation in reference.NOTATIONS:  # only seed 004 itself writes a shared bias
+        assert reference.can_express(mlp, notation) == (notation == "row_major_batch")
