@@ -37,6 +37,15 @@ MLP_CASES = [
     ("log loss after tanh", dict(sizes=(3, 2), activations=("tanh",), loss="log_loss"), ValueError, r"needs outputs in \(0, 1\)"),
     ("log loss after softmax", dict(sizes=(3, 2), activations=("softmax",), loss="log_loss"), ValueError, "use cross_entropy"),
     ("cross-entropy after sigmoid", dict(sizes=(3, 2), activations=("sigmoid",), loss="cross_entropy"), ValueError, "needs a probability vector from a softmax"),
+    ("unknown bias mode", dict(sizes=(3, 2), activations=("sigmoid",), loss="squared_error", bias="per-layer"), ValueError, r"bias\[0\] = 'per-layer' is not one of"),
+    ("bias modes miscounted", dict(sizes=(3, 4, 2), activations=("tanh", "sigmoid"), loss="squared_error", bias=("none",)), ValueError, "bias needs one mode per layer"),
+    ("masks miscounted", dict(sizes=(3, 4, 2), activations=("tanh", "sigmoid"), loss="squared_error", masks=(None,)), ValueError, "masks needs one entry per layer"),
+    ("mask wrong shape", dict(sizes=(3, 2), activations=("sigmoid",), loss="squared_error", masks=(np.ones((3, 2)),)), ValueError, r"masks\[0\] must have the shape of W\^1, \(2, 3\)"),
+    ("mask not 0/1", dict(sizes=(3, 2), activations=("sigmoid",), loss="squared_error", masks=(np.full((2, 3), 0.5),)), ValueError, r"masks\[0\] must hold only 0 and 1"),
+    ("masks an array", dict(sizes=(3, 2), activations=("sigmoid",), loss="squared_error", masks=np.ones((1, 2, 3))), TypeError, "masks must be None or a sequence"),
+    ("maxout mask 2-D", dict(sizes=(3, 2, 1), activations=("maxout", "identity"), loss="squared_error", masks=(np.ones((2, 3)), None)), ValueError, r"\(2, 2, 3\)"),
+    ("one piece", dict(sizes=(3, 2), activations=("maxout",), loss="squared_error", pieces=1), ValueError, "pieces must be an integer ≥ 2"),
+    ("log loss after maxout", dict(sizes=(3, 2), activations=("maxout",), loss="log_loss"), ValueError, r"needs outputs in \(0, 1\)"),
 ]
 
 
@@ -112,7 +121,37 @@ BATCH_CASES = [
     ("b column", dict(params=lambda p: [(p[0][0], p[0][1][:, None])] + p[1:]), ValueError, r"\(b\^1\) must have shape \(4,\)"),
     ("W nan", dict(params=lambda p: _swap_W(p, _with_nan(p[0][0]))), ValueError, r"\(W\^1\) must be finite"),
     ("mixed dtypes", dict(params=lambda p: [p[0], (p[1][0].astype(np.float32), p[1][1])]), TypeError, r"\(W\^2\) has dtype float32"),
+    ("b missing", dict(params=lambda p: [(p[0][0], None)] + p[1:]), TypeError, r"\(b\^1\) must be a numpy.ndarray"),
 ]
+
+
+STRUCTURED = MLP((3, 2, 2), ("maxout", "sigmoid"), "squared_error", bias=("none", "shared"), masks=(None, np.array([[1, 0], [1, 1]])), pieces=3)
+
+
+def structured_batch():
+    return reference.init_params(STRUCTURED, seed=0), np.ones((2, 3)), np.zeros((2, 2))
+
+
+STRUCTURED_CASES = [
+    ("b given for bias 'none'", lambda p: [(p[0][0], np.zeros((2, 3)))] + p[1:], ValueError, r"\(b\^1\) must be None: layer 1 has bias mode 'none'"),
+    ("shared b of two", lambda p: [p[0], (p[1][0], np.zeros(2))], ValueError, r"\(b\^2\) must have shape \(1,\)"),
+    ("maxout W 2-D", lambda p: [(np.zeros((2, 3)), None), p[1]], ValueError, r"\(W\^1\) must have shape \(2, 3, 3\)"),
+    ("weight on an absent connection", lambda p: [p[0], (p[1][0] + 1.0, p[1][1])], ValueError, r"W\^2\[0, 1\] = "),
+]
+
+
+@pytest.mark.parametrize(("change", "error", "match"), [c[1:] for c in STRUCTURED_CASES], ids=[c[0] for c in STRUCTURED_CASES])
+def test_structured_params_reject(change, error, match):
+    params, X, Y = structured_batch()
+    reference.loss(STRUCTURED, params, X, Y)  # the unchanged ones are fine
+    with pytest.raises(error, match=match):
+        reference.loss(STRUCTURED, change(params), X, Y)
+
+
+def test_init_params_follows_bias_modes_masks_and_pieces():
+    (W1, b1), (W2, b2) = reference.init_params(STRUCTURED, seed=0)
+    assert W1.shape == (2, 3, 3) and b1 is None
+    assert W2.shape == (2, 2) and b2.shape == (1,) and W2[0, 1] == 0.0
 
 
 @pytest.mark.parametrize(("changes", "error", "match"), [c[1:] for c in BATCH_CASES], ids=[c[0] for c in BATCH_CASES])
