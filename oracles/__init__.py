@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from oracles.comparison import Comparison, ParameterComparison, assert_agree, compare, resolves
+from oracles.comparison import Comparison, ParameterComparison, assert_agree, compare
 from oracles.tolerances import ORACLE_KINDS, TOLERANCES, Tolerance, tolerance_for
 from reference.network import MLP, Params, check_batch, check_params
 
@@ -23,54 +23,70 @@ class Oracle:
     name: str
     kind: str  # key into the tolerance table
     module: str
+    function: str  # (mlp, params, X, Y, **options) -> gradients shaped like params
     summary: str
-    estimates_error: bool = False  # module has gradients_with_error → (grads, error estimates)
+    numerical: str | None = None  # (mlp, params, X, Y) -> NumericalGradient (errors, kinks)
 
     def gradients(self) -> Callable[..., Params]:
-        return import_module(self.module).gradients
+        return getattr(import_module(self.module), self.function)
 
-    def gradients_with_error(self) -> Callable[..., tuple[Params, Params]]:
-        if not self.estimates_error:
-            raise ValueError(f"oracle {self.name!r} gives no error estimate")
-        return import_module(self.module).gradients_with_error
+    def numerical_gradients(self) -> Callable[..., "NumericalGradient"]:
+        if self.numerical is None:
+            raise ValueError(f"oracle {self.name!r} is not numerical: it gives no error estimates or kink brackets")
+        return getattr(import_module(self.module), self.numerical)
 
 
 ORACLES: dict[str, Oracle] = {
     oracle.name: oracle
     for oracle in (
-        Oracle("jax", ORACLE_KINDS["jax"], "oracles.jax_oracle", "jax.grad of an independent JAX forward pass"),
-        Oracle("torch", ORACLE_KINDS["torch"], "oracles.torch_oracle", "torch.autograd, float64 on the CPU by default"),
+        Oracle("jax", ORACLE_KINDS["jax"], "oracles.jax_oracle", "gradients", "jax.grad of an independent JAX forward pass"),
+        Oracle("torch", ORACLE_KINDS["torch"], "oracles.torch_oracle", "gradients", "torch.autograd, float64 on the CPU by default"),
         Oracle(
-            "central", ORACLE_KINDS["central"], "oracles.finite_differences",
-            "central differences of reference.loss", estimates_error=True,
+            "complex_step", ORACLE_KINDS["complex_step"], "oracles.complex_step", "gradients",
+            "Im E(θ + ih)/h, h = 1e-30, of an independent complex-safe forward pass",
+        ),
+        Oracle(
+            "richardson", ORACLE_KINDS["richardson"], "oracles.finite_differences", "richardson_gradients",
+            "central differences extrapolated twice (h, h/2, h/4), with error estimates", numerical="richardson",
+        ),
+        Oracle(
+            "central", ORACLE_KINDS["central"], "oracles.finite_differences", "gradients",
+            "central differences of reference.loss, with error estimates", numerical="central",
         ),
     )
 }
 
 
-def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: str = "jax", **options) -> Params:
-    """∂E/∂(W^l, b^l) of the canonical objective by ``oracle``; same structure as ``params``.
-
-    ``options`` go to the oracle (``device="cuda"`` for torch)."""
+def _checked_oracle(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: object) -> Oracle:
     if not isinstance(oracle, str):
         raise TypeError(f"oracle must be a name (str); got {oracle!r}")
     if oracle not in ORACLES:
         raise ValueError(f"unknown oracle {oracle!r}; registered: {', '.join(ORACLES)}")
     dtype = check_params(mlp, params)
     check_batch(mlp, X, Y, dtype)
-    return ORACLES[oracle].gradients()(mlp, params, X, Y, **options)
+    return ORACLES[oracle]
 
 
-def gradients_with_error(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: str = "central") -> tuple[Params, Params]:
-    """``(gradients, per-element error estimates)`` from a numerical oracle."""
-    if oracle not in ORACLES:
-        raise ValueError(f"unknown oracle {oracle!r}; registered: {', '.join(ORACLES)}")
-    dtype = check_params(mlp, params)
-    check_batch(mlp, X, Y, dtype)
-    return ORACLES[oracle].gradients_with_error()(mlp, params, X, Y)
+def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: str = "jax", **options) -> Params:
+    """∂E/∂(W^l, b^l) of the canonical objective by ``oracle``; same structure as ``params``.
 
+    ``options`` go to the oracle (``device="cuda"`` for torch)."""
+    return _checked_oracle(mlp, params, X, Y, oracle).gradients()(mlp, params, X, Y, **options)
+
+
+def numerical_gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: str = "central"):
+    """A numerical oracle's ``NumericalGradient``: gradients with per-element
+    error estimates and kink brackets (pass it to ``compare(numerical=...)``)."""
+    return _checked_oracle(mlp, params, X, Y, oracle).numerical_gradients()(mlp, params, X, Y)
+
+
+from oracles.checks import DEFAULT_ORACLES, Verdict, assert_network_gradients, check_network_gradients  # noqa: E402
 
 __all__ = [
+    "DEFAULT_ORACLES",
+    "Verdict",
+    "assert_network_gradients",
+    "check_network_gradients",
     "ORACLES",
     "Comparison",
     "Oracle",
@@ -80,7 +96,6 @@ __all__ = [
     "assert_agree",
     "compare",
     "gradients",
-    "gradients_with_error",
-    "resolves",
+    "numerical_gradients",
     "tolerance_for",
 ]

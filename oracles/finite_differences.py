@@ -1,76 +1,180 @@
-"""Oracle: central differences of the canonical objective ``reference.loss``.
+"""Numerical oracles: central differences and Richardson extrapolation of the
+canonical objective ``reference.loss``, with per-element error estimates and
+kink detection.
 
-    ∂E/∂θ ≈ D(h) = (E(θ + h) − E(θ − h)) / (2h),   h = ε^{1/3} · max(1, |θ|)
+Central differences
+    D(h) = (E(θ + h) − E(θ − h)) / (2h),   h = ε^{1/3} · max(1, |θ|)
+  ε^{1/3} balances the O(h²) truncation error against the O(ε/h) rounding
+  error, giving ~ε^{2/3} (≈ 4e-11 in float64) when E''' is of order one.  The
+  denominator is the representable step (θ + h) − (θ − h), not 2h.
+  Error estimate: |D(2h) − D(h)| / 3 (truncation grows as h²) + ε·max(|E|, 1)/h.
 
-ε is the parameters' machine epsilon.  ε^{1/3} balances the O(h²) truncation
-error against the O(ε/h) rounding error of the subtraction, giving about
-ε^{2/3} relative accuracy (≈ 4e-11 in float64) when E's third derivative is
-of order one.  The denominator uses the representable step (θ + h) − (θ − h),
-not 2h.
+Richardson extrapolation
+    R₁(h) = (4 D(h/2) − D(h)) / 3 = E' + O(h⁴),
+    R₂ = (16 R₁(h/2) − R₁(h)) / 15 = E' + O(h⁶),   h = ε^{1/5} · max(1, |θ|)
+  Error estimate: |R₂ − R₁(h/2)| + 6.6·ε·max(|E|, 1)/h — the rounding of each
+  D(s), ε|E|/s, weighted as in R₂ = (64 D(h/4) − 20 D(h/2) + D(h))/45:
+  (64·4 + 20·2 + 1)/45 ≈ 6.6.
 
-Error estimate (``gradients_with_error``): D(2h) − D(h) ≈ 3 · (truncation
-error of D(h)), since the truncation error grows as h²; to that is added the
-rounding error ε·|E|/h.  The estimate lets a check tell "the implementation
-is wrong" from "central differences cannot resolve this element to the
-tolerance" (large curvature: a weight multiplying an activation of size 30
-has a third derivative ~30³ times larger).
+Kinks
+  If some relu/leaky_relu pre-activation changes sign, or some maxout unit
+  changes its winning piece, between θ − h and θ + h, the stencil straddles a
+  point where E is not differentiable: the element is flagged ``kinked`` and
+  its one-sided difference quotients (E(θ+h) − E(θ))/h and (E(θ) − E(θ−h))/h
+  are returned as the bracket a correct derivative must lie in, widened by
+  their own O(h) truncation error (estimated from the quotients at h/2).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from reference.network import MLP, Params, _loss
+from reference.network import MLP, Params, _forward, objective_from
 
 
-def step(theta: float, dtype: np.dtype) -> float:
+RICHARDSON_ROUNDING = (64 * 4 + 20 * 2 + 1) / 45  # ≈ 6.6, see the module docstring
+
+
+@dataclass(frozen=True)
+class NumericalGradient:
+    """A numerical oracle's answer, element by element, each shaped like ``params``."""
+
+    gradients: Params
+    errors: Params  # estimated absolute error of each element
+    kinked: Params  # bool: the stencil crosses a kink
+    lower: Params  # one-sided difference quotients where kinked (NaN elsewhere)
+    upper: Params
+
+
+def central_step(theta: float, dtype: np.dtype) -> float:
     return float(np.finfo(dtype).eps ** (1.0 / 3.0) * max(1.0, abs(theta)))
 
 
-def _difference(mlp, work, X, Y, flat, k, theta, h):
+def richardson_step(theta: float, dtype: np.dtype) -> float:
+    return float(np.finfo(dtype).eps ** (1.0 / 5.0) * max(1.0, abs(theta)))
+
+
+def _kink_pattern(mlp: MLP, zs: list[np.ndarray]) -> bytes:
+    """Which side of every kink each unit is on (and each maxout's winner)."""
+    parts = []
+    for l, z in enumerate(zs, start=1):
+        activation = mlp.activation(l)
+        for kink in activation.kinks:
+            parts.append(np.packbits(z > kink).tobytes())
+        if activation.pieces:
+            parts.append(np.argmax(z, axis=-1).astype(np.int8).tobytes())
+    return b"".join(parts)
+
+
+class _Probe:
+    """Evaluates E (and the kink pattern) with one parameter element moved."""
+
+    def __init__(self, mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray):
+        self.mlp, self.X, self.Y = mlp, X, Y
+        self.work = [[W.copy(), None if b is None else b.copy()] for W, b in params]
+        self.has_kinks = any(a.kinks or a.pieces for a in (mlp.activation(l) for l in range(1, mlp.depth + 1)))
+
+    def evaluate(self) -> tuple[float, bytes]:
+        zs, activations = _forward(self.mlp, self.work, self.X)
+        E = objective_from(self.mlp, zs, activations, self.Y)
+        return E, (_kink_pattern(self.mlp, zs) if self.has_kinks else b"")
+
+    def at(self, flat: np.ndarray, k: int, value) -> tuple[float, bytes]:
+        saved = flat[k]
+        flat[k] = value
+        result = self.evaluate()
+        flat[k] = saved
+        return result
+
+
+def _central_difference(probe: _Probe, flat, k, theta, h):
     plus, minus = theta + h, theta - h
-    flat[k] = plus
-    E_plus = _loss(mlp, work, X, Y)
-    flat[k] = minus
-    E_minus = _loss(mlp, work, X, Y)
-    flat[k] = theta
-    return (E_plus - E_minus) / (plus - minus)
+    E_plus, p_plus = probe.at(flat, k, plus)
+    E_minus, p_minus = probe.at(flat, k, minus)
+    return (E_plus - E_minus) / (plus - minus), E_plus, E_minus, p_plus, p_minus
 
 
-def _central(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, with_error: bool):
-    work = [[W.copy(), None if b is None else b.copy()] for W, b in params]
-    E = abs(float(_loss(mlp, work, X, Y)))
-    grads, errors = [], []
-    for pair in work:
-        layer_grads, layer_errors = [], []
+def _one_sided_bracket(probe: _Probe, flat, k, theta, h, E0, E_plus, E_minus) -> tuple[float, float]:
+    """[min, max] of the one-sided quotients at step h, widened by how much
+    each moves when the step is halved (their O(h) truncation error)."""
+    half = h / 2
+    right = float(E_plus - E0) / float((theta + h) - theta)
+    left = float(E0 - E_minus) / float(theta - (theta - h))
+    right_half = float(probe.at(flat, k, theta + half)[0] - E0) / float((theta + half) - theta)
+    left_half = float(E0 - probe.at(flat, k, theta - half)[0]) / float(theta - (theta - half))
+    slack = max(abs(right - right_half), abs(left - left_half))
+    return min(left, right, left_half, right_half) - slack, max(left, right, left_half, right_half) + slack
+
+
+def _numerical(mlp: MLP, params: Params, X, Y, method: str) -> NumericalGradient:
+    probe = _Probe(mlp, params, X, Y)
+    E0, p0 = probe.evaluate()  # the unperturbed point, shared by every element
+    rounding_scale = max(abs(float(E0)), 1.0)
+    step = central_step if method == "central" else richardson_step
+    out = {name: [] for name in ("gradients", "errors", "kinked", "lower", "upper")}
+    for pair in probe.work:
+        layer = {name: [] for name in out}
         for array in pair:
             if array is None:  # layer without bias
-                layer_grads.append(None)
-                layer_errors.append(None)
+                for name in layer:
+                    layer[name].append(None)
                 continue
+            dtype = array.dtype
+            eps = float(np.finfo(dtype).eps)
             g = np.empty_like(array)
-            e = np.zeros(array.shape, dtype=np.float64)
-            flat, g_flat, e_flat = array.reshape(-1), g.reshape(-1), e.reshape(-1)
-            eps = float(np.finfo(array.dtype).eps)
+            err = np.zeros(array.shape)
+            kinked = np.zeros(array.shape, dtype=bool)
+            lower = np.full(array.shape, np.nan)
+            upper = np.full(array.shape, np.nan)
+            flat = array.reshape(-1)
             for k in range(flat.size):
                 theta = flat[k]
-                h = array.dtype.type(step(float(theta), array.dtype))
-                g_flat[k] = _difference(mlp, work, X, Y, flat, k, theta, h)
-                if with_error:
-                    wide = _difference(mlp, work, X, Y, flat, k, theta, 2 * h)
-                    e_flat[k] = abs(float(wide) - float(g_flat[k])) / 3.0 + eps * max(E, 1.0) / float(h)
-            layer_grads.append(g)
-            layer_errors.append(e)
-        grads.append(tuple(layer_grads))
-        errors.append(tuple(layer_errors))
-    return grads, errors
+                h = dtype.type(step(float(theta), dtype))
+                D, E_plus, E_minus, p_plus, p_minus = _central_difference(probe, flat, k, theta, h)
+                index = np.unravel_index(k, array.shape)
+                rounding = eps * rounding_scale
+                if not (p_plus == p0 == p_minus):  # the stencil crosses a kink
+                    kinked[index] = True
+                    lower[index], upper[index] = _one_sided_bracket(probe, flat, k, theta, h, E0, E_plus, E_minus)
+                    g[index] = D
+                    err[index] = np.inf
+                    continue
+                if method == "central":
+                    D_wide = _central_difference(probe, flat, k, theta, 2 * h)[0]
+                    g[index] = D
+                    err[index] = abs(float(D_wide) - float(D)) / 3.0 + rounding / float(h)
+                else:
+                    D2 = _central_difference(probe, flat, k, theta, h / 2)[0]
+                    D4 = _central_difference(probe, flat, k, theta, h / 4)[0]
+                    R1_h = (4 * D2 - D) / 3
+                    R1_h2 = (4 * D4 - D2) / 3
+                    R2 = (16 * R1_h2 - R1_h) / 15
+                    g[index] = R2
+                    err[index] = abs(float(R2) - float(R1_h2)) + RICHARDSON_ROUNDING * rounding / float(h)
+            for name, value in zip(out, (g, err, kinked, lower, upper)):
+                layer[name].append(value)
+        for name in out:
+            out[name].append(tuple(layer[name]))
+    return NumericalGradient(**out)
+
+
+def central(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> NumericalGradient:
+    """Central differences with error estimates and kink flags."""
+    return _numerical(mlp, params, X, Y, "central")
+
+
+def richardson(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> NumericalGradient:
+    """Richardson-extrapolated central differences with error estimates and kink flags."""
+    return _numerical(mlp, params, X, Y, "richardson")
 
 
 def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> Params:
-    """Every ∂E/∂θ by one central difference each, same structure as ``params``."""
-    return _central(mlp, params, X, Y, with_error=False)[0]
+    """Central-difference gradient, same structure as ``params``."""
+    return central(mlp, params, X, Y).gradients
 
 
-def gradients_with_error(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> tuple[Params, Params]:
-    """``(gradients, error estimates)``, both shaped like ``params``; twice the cost."""
-    return _central(mlp, params, X, Y, with_error=True)
+def richardson_gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> Params:
+    """Richardson-extrapolated gradient, same structure as ``params``."""
+    return richardson(mlp, params, X, Y).gradients

@@ -292,6 +292,11 @@ def _loss(mlp: MLP, params: Params, X: Array, Y: Array):
     """The objective without input checks, for the inner loops of oracles.
     Returns a 0-d value of the parameters' dtype."""
     zs, activations = _forward(mlp, params, X)
+    return objective_from(mlp, zs, activations, Y)
+
+
+def objective_from(mlp: MLP, zs: list[Array], activations: list[Array], Y: Array):
+    """E from a forward pass already made (fused, overflow-free forms where registered)."""
     loss_fn = mlp.loss_fn
     fused = loss_fn.from_logits.get(mlp.activations[-1])
     per_sample = fused(Y, zs[-1]) if fused is not None else loss_fn.J(Y, activations[-1])

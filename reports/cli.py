@@ -51,9 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         f"# Agreement: hand-derived backprop vs oracles\n\n"
         f"{len(cases)} seeded networks (seed {args.seed}): every hidden activation × every valid "
         f"output activation + loss, weight scales {', '.join(map(str, (1.0,) if args.quick else SCALES))}. "
-        f"Error = max |ours − oracle| / max(max |oracle|, floor); 'not compared' counts cases a notation "
-        f"cannot express, and central-difference checks whose stencil crosses a kink or whose own error "
-        f"estimate exceeds the tolerance."
+        f"Error = max |ours − oracle| / max(max |oracle|, floor). 'kink elements' were judged by their "
+        f"one-sided derivatives (a finite-difference stencil crossed a relu/maxout kink); 'unresolved "
+        f"elements' are those a numerical oracle's own error estimate could not resolve to the tolerance "
+        f"(the exact oracles still judge them)."
     )
     markdown = render.agreement_markdown(rows, failures, header)
     print(markdown)

@@ -20,11 +20,11 @@ def agreement_markdown(rows: list[AgreementRow], failures: list[CaseResult], hea
     table = tabulate(
         [
             (r.notation, r.oracle, r.dtype, r.cases, _number(r.max_error), _number(r.median_error),
-             f"{r.tolerance:.0e}", r.failures, r.not_compared, "pass" if r.passed else "FAIL")
+             f"{r.tolerance:.0e}", r.failures, r.not_compared, r.kinks, r.unresolved, "pass" if r.passed else "FAIL")
             for r in rows
         ],
         headers=("notation", "oracle", "dtype", "cases", "worst error", "median error", "tolerance",
-                 "failures", "not compared", "verdict"),
+                 "failures", "cannot express", "kink elements", "unresolved elements", "verdict"),
         tablefmt="github",
     )
     lines = [header, "", table, ""]

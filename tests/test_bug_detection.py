@@ -1,61 +1,204 @@
 """The checks must catch wrong derivations, not only pass right ones.
 
-A few classic slips, written as variants of seed 000's BP1–BP4 loop; every
-oracle must flag each one.  (The full catalogue is its own issue.)
+``reference.mutants`` holds a catalogue of realistic derivation bugs, each a
+switch of one small per-sample backprop.  Here: the unswitched harness is
+right; every mutant is caught by every oracle, by a wide margin, on every
+fixed network where it applies; ``applies`` is exact (elsewhere the slip
+changes nothing, or fails with a shape error); and the kill rate is 100 %.
 """
+
+from __future__ import annotations
+
+from functools import cache
 
 import numpy as np
 import pytest
 
 import oracles
 from reference import MLP
-from reference.strategies import make_case
+from reference.activations import LEAKY_RELU_SLOPE
+from reference.mutants import MUTANTS, Mutant, backprop, unmutated_gradients
+from reference.strategies import Case, derivative_is_finite, make_case, min_kink_distance
 
-# Square hidden layers, so a missing transpose still has the right shape.
-NET = MLP((4, 4, 4, 4), ("tanh", "sigmoid", "identity"), "squared_error")
-CASE = make_case(NET, seed=11, scale=1.0, batch=5)
+# The oracles every mutant must fail against: the default exact ones and central differences.
+ORACLE_NAMES = tuple(dict.fromkeys(("jax", "torch", *oracles.DEFAULT_ORACLES, "central")))
+
+# A mutant is caught "by a margin" when its normalised error exceeds this many
+# tolerance limits: far outside rounding, so not caught by luck.
+MARGIN = 100
+
+# Central differences step h ≈ 6e-6·max(1, |θ|); a relu/leaky_relu
+# pre-activation this far from 0 cannot be crossed by the stencil.
+KINK_CLEARANCE = 1e-3
+
+# (name, network, seed): square tanh/sigmoid hidden layers; identity, sigmoid
+# and softmax outputs; squared error, log loss and cross-entropy; relu,
+# leaky_relu and softplus hidden layers.  Seeds chosen so no relu/leaky_relu
+# unit is within KINK_CLEARANCE of its kink (checked below).
+NETWORK_ROWS = (
+    ("square_tanh_sigmoid_identity_se", MLP((3, 3, 3, 3), ("tanh", "sigmoid", "identity"), "squared_error"), 0),
+    ("square_sigmoid_tanh_sigmoid_logloss", MLP((3, 3, 3, 3), ("sigmoid", "tanh", "sigmoid"), "log_loss"), 0),
+    ("square_tanh_softmax_ce", MLP((3, 3, 3), ("tanh", "softmax"), "cross_entropy"), 0),
+    ("square_softplus_softmax_ce", MLP((4, 4, 4), ("softplus", "softmax"), "cross_entropy"), 0),
+    ("relu_leaky_softmax_se", MLP((2, 4, 4, 3), ("relu", "leaky_relu", "softmax"), "squared_error"), 0),
+    ("softplus_sigmoid_sigmoid_se", MLP((4, 5, 5, 2), ("softplus", "sigmoid", "sigmoid"), "squared_error"), 0),
+    ("leaky_softplus_tanh_se", MLP((3, 4, 4, 4), ("leaky_relu", "softplus", "tanh"), "squared_error"), 0),
+    ("relu_sigmoid_logloss_one_output", MLP((2, 3, 1), ("relu", "sigmoid"), "log_loss"), 0),
+)
+NETWORKS: dict[str, Case] = {
+    name: make_case(mlp, seed=seed, scale=1.0, batch=4) for name, mlp, seed in NETWORK_ROWS
+}
+
+APPLICABLE = [(m, n) for m, mutant in MUTANTS.items() for n, case in NETWORKS.items() if mutant.applies(case.mlp)]
+NOT_APPLICABLE = [(m, n) for m, mutant in MUTANTS.items() for n, case in NETWORKS.items() if not mutant.applies(case.mlp)]
 
 
-def backprop(mlp, params, X, Y, *, transpose=True, hidden_f_prime=True, sign=1.0, reduce="mean"):
-    """BP1–BP4 per sample, with switches that reproduce classic slips."""
-    sums = [[np.zeros_like(W), np.zeros_like(b)] for W, b in params]
-    for x, y in zip(X, Y):
-        zs, activations = [], [x]
-        for l, (W, b) in enumerate(params, start=1):
-            zs.append(W @ activations[-1] + b)
-            activations.append(mlp.activation(l).f(zs[-1]))
-        delta = (activations[-1] - y) * mlp.activation(mlp.depth).df(zs[-1])  # BP1
-        for l in range(mlp.depth, 0, -1):
-            sums[l - 1][0] += np.outer(delta, activations[l - 1])  # BP4
-            sums[l - 1][1] += delta  # BP3
-            if l > 1:
-                W_next = params[l - 1][0]
-                back = (W_next.T if transpose else W_next) @ delta
-                delta = back * (mlp.activation(l - 1).df(zs[l - 2]) if hidden_f_prime else 1.0)  # BP2
-    n = X.shape[0] if reduce == "mean" else 1
-    return [(sign * dW / n, sign * db / n) for dW, db in sums]
+@cache
+def oracle_answer(network: str, oracle: str):
+    """``(desired, numerical)`` for one fixed network; ``numerical`` carries a
+    numerical oracle's error estimates (None for exact oracles)."""
+    case = NETWORKS[network]
+    if oracles.ORACLES[oracle].numerical is not None:
+        numerical = oracles.numerical_gradients(case.mlp, case.params, case.X, case.Y, oracle=oracle)
+        return numerical.gradients, numerical
+    return oracles.gradients(case.mlp, case.params, case.X, case.Y, oracle=oracle), None
 
 
-BUGS = {
-    "missing transpose in BP2": dict(transpose=False),
-    "f'(z) dropped in BP2": dict(hidden_f_prime=False),
-    "wrong sign of delta": dict(sign=-1.0),
-    "batch sum instead of mean": dict(reduce="sum"),
+def judged(grads, network: str, oracle: str, implementation: str) -> oracles.Comparison:
+    desired, numerical = oracle_answer(network, oracle)
+    return oracles.compare(grads, desired, implementation=implementation, oracle=oracle, numerical=numerical)
+
+
+def run(mutant: Mutant, network: str):
+    case = NETWORKS[network]
+    return mutant.gradients(case.mlp, case.params, case.X, case.Y)
+
+
+def caught(comparison: oracles.Comparison) -> bool:
+    return not comparison.ok and comparison.error > MARGIN * comparison.tolerance.limit
+
+
+# --- the fixed networks are fit to judge with -------------------------------------------
+
+
+@pytest.mark.parametrize("network", list(NETWORKS))
+def test_fixed_network_is_clear_of_kinks_and_saturation(network):
+    case = NETWORKS[network]
+    assert min_kink_distance(case) > KINK_CLEARANCE, f"{case}: a relu/leaky_relu unit sits near its kink; pick another seed"
+    assert derivative_is_finite(case), f"{case}: ∂J/∂o is not finite; pick another seed"
+
+
+# --- (a) the harness itself is right ------------------------------------------------------
+
+
+@pytest.mark.parametrize("oracle", ORACLE_NAMES)
+@pytest.mark.parametrize("network", list(NETWORKS))
+def test_unmutated_harness_agrees_with_the_oracles(network, oracle):
+    case = NETWORKS[network]
+    ours = unmutated_gradients(case.mlp, case.params, case.X, case.Y)
+    desired, numerical = oracle_answer(network, oracle)
+    result = oracles.assert_agree(ours, desired, implementation="unmutated", oracle=oracle, numerical=numerical)
+    assert result.unresolved == 0, f"{oracle} cannot judge {case} at its tolerance: {result.message()}"
+
+
+# --- (b) every mutant is caught wherever it applies ---------------------------------------
+
+
+@pytest.mark.parametrize("oracle", ORACLE_NAMES)
+@pytest.mark.parametrize(("mutant", "network"), APPLICABLE, ids=[f"{m}-{n}" for m, n in APPLICABLE])
+def test_mutant_is_caught(mutant, network, oracle):
+    result = judged(run(MUTANTS[mutant], network), network, oracle, mutant)
+    assert not result.ok, f"{mutant} on {NETWORKS[network]} slipped through: {result.message()}"
+    assert result.error > MARGIN * result.tolerance.limit, f"caught only narrowly: {result.message()}"
+
+
+# --- (c) kill rate ------------------------------------------------------------------------
+
+
+def test_kill_rate_is_100_percent():
+    survivors, too_few = [], []
+    for name, mutant in MUTANTS.items():
+        networks = [n for n, case in NETWORKS.items() if mutant.applies(case.mlp)]
+        if len(networks) < 2:
+            too_few.append(f"{name} applies to {networks}")
+        for network in networks:
+            grads = run(mutant, network)
+            survivors += [
+                f"{name} on {network} vs {oracle}"
+                for oracle in ORACLE_NAMES
+                if not caught(judged(grads, network, oracle, name))
+            ]
+    assert not too_few, f"mutants that apply to fewer than 2 fixed networks: {too_few}"
+    assert not survivors, f"mutants not caught by a margin of {MARGIN}× the tolerance: {survivors}"
+
+
+# --- (d) the catalogue ----------------------------------------------------------------------
+
+
+def test_catalogue_is_large_and_described():
+    assert len(MUTANTS) >= 18, sorted(MUTANTS)
+    for name, mutant in MUTANTS.items():
+        assert mutant.name == name
+        assert mutant.description.strip(), f"{name} has no description"
+        assert mutant.description.rstrip().endswith("."), f"{name}: describe the slip in one sentence"
+
+
+# --- applies is exact ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mutant", "network"), NOT_APPLICABLE, ids=[f"{m}-{n}" for m, n in NOT_APPLICABLE])
+def test_mutant_changes_nothing_where_it_does_not_apply(mutant, network):
+    """Where ``applies`` is False the slip is a no-op, or a shape error — never a wrong gradient."""
+    try:
+        grads = run(MUTANTS[mutant], network)
+    except ValueError as error:
+        assert "shape error" in str(error)
+        return
+    oracles.assert_agree(grads, oracle_answer(network, "jax")[0], implementation=mutant, oracle="jax")
+
+
+STRUCTURED = {
+    "shared_bias": MLP((3, 3, 3), ("tanh", "sigmoid"), "squared_error", bias="shared"),
+    "no_bias": MLP((3, 3, 3), ("tanh", "sigmoid"), "squared_error", bias=("none", "neuron")),
+    "masked": MLP((3, 3, 3), ("tanh", "sigmoid"), "squared_error", masks=(np.eye(3, dtype=int), None)),
+    "maxout": MLP((3, 3, 3), ("maxout", "softmax"), "cross_entropy"),
 }
 
 
-def test_the_unmutated_variant_is_correct():
-    correct = backprop(NET, CASE.params, CASE.X, CASE.Y)
-    for oracle in oracles.ORACLES:
-        theirs = oracles.gradients(NET, CASE.params, CASE.X, CASE.Y, oracle=oracle)
-        oracles.assert_agree(correct, theirs, implementation="bp", oracle=oracle)
+@pytest.mark.parametrize("network", list(STRUCTURED))
+def test_harness_refuses_networks_beyond_the_textbook(network):
+    mlp = STRUCTURED[network]
+    assert not any(mutant.applies(mlp) for mutant in MUTANTS.values())
+    case = make_case(mlp, seed=0, scale=1.0, batch=2)
+    with pytest.raises(ValueError, match="mutation harness"):
+        backprop(mlp, case.params, case.X, case.Y)
 
 
-@pytest.mark.parametrize("oracle", list(oracles.ORACLES))
-@pytest.mark.parametrize("bug", list(BUGS))
-def test_every_oracle_catches_the_bug(bug, oracle):
-    wrong = backprop(NET, CASE.params, CASE.X, CASE.Y, **BUGS[bug])
-    theirs = oracles.gradients(NET, CASE.params, CASE.X, CASE.Y, oracle=oracle)
-    result = oracles.compare(wrong, theirs, implementation=bug, oracle=oracle)
-    assert not result.ok, result.message()
-    assert result.error > 1e3 * result.tolerance.limit  # caught by a wide margin, not by luck
+# --- look-alikes that are not bugs ------------------------------------------------------------
+# Rewrites that look like slips but give the true gradient; a mutant built from
+# one of these would be a false alarm, so the catalogue must not hold them.
+NOT_BUGS = {
+    "relu_prime_from_a": dict(slipped_f_prime={"relu": lambda z, a: (a > 0).astype(a.dtype)}),  # [a > 0] = [z > 0]
+    "leaky_relu_prime_from_a": dict(  # a = leaky_relu(z) keeps the sign of z
+        slipped_f_prime={"leaky_relu": lambda z, a: np.where(a > 0, 1.0, LEAKY_RELU_SLOPE).astype(a.dtype)}
+    ),
+    "sigmoid_prime_as_a_one_minus_a": dict(slipped_f_prime={"sigmoid": lambda z, a: a * (1.0 - a)}),
+    "tanh_prime_as_one_minus_a_squared": dict(slipped_f_prime={"tanh": lambda z, a: 1.0 - a**2}),
+    "o_minus_y_everywhere": dict(output_delta="o_minus_y"),  # a no-op on the exact pairs only
+}
+NOT_BUG_ROWS = [
+    ("relu_prime_from_a", "relu_leaky_softmax_se"),
+    ("leaky_relu_prime_from_a", "leaky_softplus_tanh_se"),
+    ("sigmoid_prime_as_a_one_minus_a", "square_sigmoid_tanh_sigmoid_logloss"),
+    ("tanh_prime_as_one_minus_a_squared", "square_tanh_sigmoid_identity_se"),
+    ("o_minus_y_everywhere", "square_tanh_softmax_ce"),  # softmax + cross-entropy, rows of y sum to one
+    ("o_minus_y_everywhere", "relu_sigmoid_logloss_one_output"),  # sigmoid + log loss
+    ("o_minus_y_everywhere", "square_tanh_sigmoid_identity_se"),  # identity + squared error
+]
+
+
+@pytest.mark.parametrize(("rewrite", "network"), NOT_BUG_ROWS, ids=[f"{r}-{n}" for r, n in NOT_BUG_ROWS])
+def test_look_alike_is_not_a_bug(rewrite, network):
+    case = NETWORKS[network]
+    grads = backprop(case.mlp, case.params, case.X, case.Y, **NOT_BUGS[rewrite])
+    oracles.assert_agree(grads, oracle_answer(network, "jax")[0], implementation=rewrite, oracle="jax")

@@ -24,6 +24,8 @@ def canonical_step(mlp, params, X, Y, lr, reduction):
     if reduction == "per_sample":
         for n in range(X.shape[0]):
             params = step(params, X[n : n + 1], Y[n : n + 1], lr)
+            if not all(np.all(np.isfinite(a)) for pair in params for a in pair if a is not None):
+                return params  # diverged; the caller sets the case aside
         return params
     raise AssertionError(f"unknown reduction {reduction!r}")
 
