@@ -80,10 +80,14 @@ def numerical_gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, 
     return _checked_oracle(mlp, params, X, Y, oracle).numerical_gradients()(mlp, params, X, Y)
 
 
+from oracles.projections import ProjectionCheck  # noqa: E402
+from oracles.projections import check as check_projections  # noqa: E402
 from oracles.checks import DEFAULT_ORACLES, Verdict, assert_network_gradients, check_network_gradients  # noqa: E402
 
 __all__ = [
     "DEFAULT_ORACLES",
+    "ProjectionCheck",
+    "check_projections",
     "Verdict",
     "assert_network_gradients",
     "check_network_gradients",

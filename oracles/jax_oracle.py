@@ -13,6 +13,9 @@ import functools
 import jax
 
 jax.config.update("jax_enable_x64", True)  # before any array exists
+# Full-precision matrix products: on a GPU the default may use TF32, which
+# silently gives ~1e-3 relative errors in float32 products.
+jax.config.update("jax_default_matmul_precision", "highest")
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402

@@ -51,8 +51,18 @@ class AgreementRow:
         return self.failures == 0 and self.cases > 0
 
 
-def check_case(case: Case) -> list[CaseResult]:
-    """Every notation against every oracle on one case."""
+DTYPES = (np.float64, np.float32)
+
+
+def _as(params, dtype):
+    return [(W.astype(dtype), None if b is None else b.astype(dtype)) for W, b in params]
+
+
+def check_case(case: Case, dtypes=DTYPES) -> list[CaseResult]:
+    """Every notation against every oracle on one case, in each dtype.
+
+    The oracles run once, in float64; a float32 implementation is judged
+    against those answers with the float32 tolerances."""
     mlp = case.mlp
     answers = {}
     for name, oracle in oracles.ORACLES.items():
@@ -62,24 +72,25 @@ def check_case(case: Case) -> list[CaseResult]:
         else:
             answers[name] = (oracles.gradients(mlp, case.params, case.X, case.Y, oracle=name), None)
     results = []
-    for notation in reference.NOTATIONS:
-        reason = reference.why_cannot_express(mlp, notation)
-        ours = None if reason else reference.gradients(mlp, case.params, case.X, case.Y, notation=notation)
-        for name, oracle in oracles.ORACLES.items():
-            common = dict(
-                notation=notation, oracle=name, dtype=case.X.dtype.name, network=str(mlp),
-                activation=mlp.activations[0], output=mlp.activations[-1], loss=mlp.loss, scale=case.scale,
-            )
-            if ours is None:
-                results.append(CaseResult(**common, status="cannot express", error=None, message=str(reason)))
-            else:
+    for dtype in dtypes:
+        params, X, Y = _as(case.params, dtype), case.X.astype(dtype), case.Y.astype(dtype)
+        for notation in reference.NOTATIONS:
+            reason = reference.why_cannot_express(mlp, notation)
+            ours = None if reason else reference.gradients(mlp, params, X, Y, notation=notation)
+            for name in oracles.ORACLES:
+                common = dict(
+                    notation=notation, oracle=name, dtype=np.dtype(dtype).name, network=str(mlp),
+                    activation=mlp.activations[0], output=mlp.activations[-1], loss=mlp.loss, scale=case.scale,
+                )
+                if ours is None:
+                    results.append(CaseResult(**common, status="cannot express", error=None, message=str(reason)))
+                    continue
                 desired, numerical = answers[name]
                 comparison = oracles.compare(ours, desired, implementation=notation, oracle=name, numerical=numerical)
-                status = "ok" if comparison.ok else "fail"
                 results.append(
                     CaseResult(
-                        **common, status=status, error=comparison.error, message=comparison.message(),
-                        kinks=comparison.kinks, unresolved=comparison.unresolved,
+                        **common, status="ok" if comparison.ok else "fail", error=comparison.error,
+                        message=comparison.message(), kinks=comparison.kinks, unresolved=comparison.unresolved,
                     )
                 )
     return results
