@@ -21,8 +21,10 @@ Kinks
   changes its winning piece, between θ − h and θ + h, the stencil straddles a
   point where E is not differentiable: the element is flagged ``kinked`` and
   its one-sided difference quotients (E(θ+h) − E(θ))/h and (E(θ) − E(θ−h))/h
-  are returned as the bracket a correct derivative must lie in, widened by
-  their own O(h) truncation error (estimated from the quotients at h/2).
+  are returned as the bracket a correct derivative must lie in.  Each side's
+  step is halved until no kink lies between θ and θ ± s (so each quotient
+  measures one smooth piece, even with several kinks near θ), and the bracket
+  is widened by the quotients' own error (q(s) against q(s/2), plus rounding).
 """
 
 from __future__ import annotations
@@ -96,16 +98,42 @@ def _central_difference(probe: _Probe, flat, k, theta, h):
     return (E_plus - E_minus) / (plus - minus), E_plus, E_minus, p_plus, p_minus
 
 
-def _one_sided_bracket(probe: _Probe, flat, k, theta, h, E0, E_plus, E_minus) -> tuple[float, float]:
-    """[min, max] of the one-sided quotients at step h, widened by how much
-    each moves when the step is halved (their O(h) truncation error)."""
-    half = h / 2
-    right = float(E_plus - E0) / float((theta + h) - theta)
-    left = float(E0 - E_minus) / float(theta - (theta - h))
-    right_half = float(probe.at(flat, k, theta + half)[0] - E0) / float((theta + half) - theta)
-    left_half = float(E0 - probe.at(flat, k, theta - half)[0]) / float(theta - (theta - half))
-    slack = max(abs(right - right_half), abs(left - left_half))
-    return min(left, right, left_half, right_half) - slack, max(left, right, left_half, right_half) + slack
+MAX_HALVINGS = 24  # h·2^-24 ≈ 6e-8·h: far below any kink spacing that matters
+
+
+def _clean_one_sided(probe: _Probe, flat, k, theta, h, E0, direction: int) -> tuple[float, float]:
+    """The one-sided derivative on one side of θ, from a step short enough that
+    no kink lies between θ and θ ± s (the kink pattern at s, s/2 and s/4 is the
+    one found immediately beside θ on that side, which differs from θ's own
+    only when θ sits exactly on a kink), and its error estimate
+    |q(s) − q(s/2)| + rounding.
+
+    Halving matters when several kinks sit near θ (a maxout unit near a tie for
+    several samples): a long step would average slopes across them, and the
+    true derivative could fall outside such a bracket."""
+    eps = float(np.finfo(flat.dtype).eps)
+    _, p_beside = probe.at(flat, k, theta + direction * h * 2.0**-MAX_HALVINGS)
+    s = h
+    for _ in range(MAX_HALVINGS):
+        (E_s, p_s), (E_half, p_half), (_, p_quarter) = (
+            probe.at(flat, k, theta + direction * s),
+            probe.at(flat, k, theta + direction * s / 2),
+            probe.at(flat, k, theta + direction * s / 4),
+        )
+        if p_s == p_half == p_quarter == p_beside:
+            break
+        s = s / 2
+    q_s = float(E_s - E0) / float((theta + direction * s) - theta)
+    q_half = float(E_half - E0) / float((theta + direction * s / 2) - theta)
+    return q_half, abs(q_s - q_half) + 2 * eps * max(abs(float(E0)), 1.0) / float(s)
+
+
+def _one_sided_bracket(probe: _Probe, flat, k, theta, h, E0) -> tuple[float, float]:
+    """[min, max] of the clean left and right derivatives, widened by their error."""
+    right, right_error = _clean_one_sided(probe, flat, k, theta, h, E0, +1)
+    left, left_error = _clean_one_sided(probe, flat, k, theta, h, E0, -1)
+    slack = max(right_error, left_error)
+    return min(left, right) - slack, max(left, right) + slack
 
 
 def _numerical(mlp: MLP, params: Params, X, Y, method: str) -> NumericalGradient:
@@ -137,7 +165,7 @@ def _numerical(mlp: MLP, params: Params, X, Y, method: str) -> NumericalGradient
                 rounding = eps * rounding_scale
                 if not (p_plus == p0 == p_minus):  # the stencil crosses a kink
                     kinked[index] = True
-                    lower[index], upper[index] = _one_sided_bracket(probe, flat, k, theta, h, E0, E_plus, E_minus)
+                    lower[index], upper[index] = _one_sided_bracket(probe, flat, k, theta, h, E0)
                     g[index] = D
                     err[index] = np.inf
                     continue

@@ -487,3 +487,19 @@ MUTANTS: dict[str, Mutant] = {
 
 
 __all__ = ["MUTANTS", "Mutant", "backprop", "unmutated_gradients", "why_unsupported"]
+
+
+# (name, network, seed): square tanh/sigmoid hidden layers; identity, sigmoid
+# and softmax outputs; squared error, log loss and cross-entropy; relu,
+# leaky_relu and softplus hidden layers.  Seeds chosen so no relu/leaky_relu
+# unit is within 1e-3 of its kink (checked below).
+PROBE_NETWORKS = (
+    ("square_tanh_sigmoid_identity_se", MLP((3, 3, 3, 3), ("tanh", "sigmoid", "identity"), "squared_error"), 0),
+    ("square_sigmoid_tanh_sigmoid_logloss", MLP((3, 3, 3, 3), ("sigmoid", "tanh", "sigmoid"), "log_loss"), 0),
+    ("square_tanh_softmax_ce", MLP((3, 3, 3), ("tanh", "softmax"), "cross_entropy"), 0),
+    ("square_softplus_softmax_ce", MLP((4, 4, 4), ("softplus", "softmax"), "cross_entropy"), 0),
+    ("relu_leaky_softmax_se", MLP((2, 4, 4, 3), ("relu", "leaky_relu", "softmax"), "squared_error"), 0),
+    ("softplus_sigmoid_sigmoid_se", MLP((4, 5, 5, 2), ("softplus", "sigmoid", "sigmoid"), "squared_error"), 0),
+    ("leaky_softplus_tanh_se", MLP((3, 4, 4, 4), ("leaky_relu", "softplus", "tanh"), "squared_error"), 0),
+    ("relu_sigmoid_logloss_one_output", MLP((2, 3, 1), ("relu", "sigmoid"), "log_loss"), 0),
+)

@@ -56,3 +56,26 @@ O_MINUS_Y = OutputDeltaShortcut(
         ("softmax", "cross_entropy"): _rows_sum_to_one,
     },
 )
+
+
+@dataclass(frozen=True)
+class ClosedForm:
+    """A document's closed form for δ^L = ∂J/∂z^L (gradient sign), to be
+    checked against the true δ^L for every activation + loss pair."""
+
+    formula: str
+    seeds: str  # where it is written
+    delta: Callable[[Array, Array, Array, "object"], Array]  # (o, y, z, activation) → δ^L
+
+
+def _quadratic_bp1(o: Array, y: Array, z: Array, activation) -> Array:
+    if activation.elementwise:
+        return (o - y) * activation.df(z)
+    return np.einsum("nk,nki->ni", o - y, activation.jacobian(z))  # (∂o/∂z)ᵀ (o − y)
+
+
+CLOSED_FORMS = (
+    ClosedForm("o − y", "003", lambda o, y, z, activation: o - y),
+    ClosedForm("(o − y) ⊙ f'(z)", "000, 001, 004", _quadratic_bp1),
+    ClosedForm("(o − y) ⊙ o(1 − o)", "002", lambda o, y, z, activation: (o - y) * o * (1.0 - o)),
+)
