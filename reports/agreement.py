@@ -5,7 +5,7 @@ compute → frozen records (``CaseResult``) → aggregated rows (``AgreementRow`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Callable, Iterable
 
 import numpy as np
@@ -123,3 +123,74 @@ def aggregate(results: list[CaseResult]) -> list[AgreementRow]:
             )
         )
     return rows
+
+
+# --- section --------------------------------------------------------------------
+
+from reports.model import Section, Table  # noqa: E402
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2e}"
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    activation: str  # hidden activation
+    output: str
+    loss: str
+    checks: int
+    worst_ratio: float | None  # worst normalised error ÷ its tolerance, over every notation, oracle, dtype
+    failures: int
+
+
+def breakdown(results: list[CaseResult]) -> list[BreakdownRow]:
+    keys = list(dict.fromkeys((r.activation, r.output, r.loss) for r in results))
+    rows = []
+    for activation, output, loss in keys:
+        group = [r for r in results if (r.activation, r.output, r.loss) == (activation, output, loss) and r.error is not None]
+        ratios = [r.error / oracles.tolerance_for(r.dtype, r.oracle).limit for r in group]
+        rows.append(
+            BreakdownRow(activation, output, loss, len(group), max(ratios) if ratios else None, sum(r.status == "fail" for r in group))
+        )
+    return rows
+
+
+def section(rows: list[AgreementRow], results: list[CaseResult], case_count: int, seed: int, scales: tuple[float, ...]) -> Section:
+    table = Table(
+        ("notation", "oracle", "dtype", "cases", "worst error", "median error", "tolerance", "failures",
+         "cannot express", "kink elements", "unresolved elements"),
+        tuple(
+            (r.notation, r.oracle, r.dtype, str(r.cases), _number(r.max_error), _number(r.median_error),
+             f"{r.tolerance:.0e}", str(r.failures), str(r.not_compared), str(r.kinks), str(r.unresolved))
+            for r in rows
+        ),
+        "Every notation against every oracle. Error = max |ours − oracle| / max(max |oracle|, floor).",
+        tuple("fail" if (r.failures or not r.cases) else "" for r in rows),
+    )
+    details = breakdown(results)
+    by_pair = Table(
+        ("hidden activation", "output", "loss", "checks", "worst error ÷ tolerance", "failures"),
+        tuple((b.activation, b.output, b.loss, str(b.checks), _number(b.worst_ratio), str(b.failures)) for b in details),
+        "The same checks by activation × loss (all notations, oracles and dtypes); below 1 passes.",
+        tuple("fail" if b.failures else "" for b in details),
+    )
+    failures = [r for r in results if r.status == "fail"]
+    tables = [table, by_pair]
+    if failures:
+        tables.append(
+            Table(("network", "message"), tuple((f.network, f.message) for f in failures), "Failures", ("fail",) * len(failures))
+        )
+    intro = (
+        f"{case_count} seeded networks (seed {seed}): every hidden activation × every valid output activation + "
+        f"loss, at weight scales {', '.join(map(str, scales))}, in turn plain, one hidden layer without bias, with "
+        f"shared biases and masks, and with per-layer bias modes. float32 implementations are judged against "
+        f"oracles run in float64. 'kink elements' were judged by their one-sided derivatives (a finite-difference "
+        f"stencil crossed a relu/maxout kink); 'unresolved elements' are those a numerical oracle's own error "
+        f"estimate could not resolve to the tolerance (the exact oracles still judge them)."
+    )
+    return Section("agreement", "Agreement", intro, tuple(tables))
+
+
+def json_rows(rows: list[AgreementRow]) -> list[dict]:
+    return [asdict(r) for r in rows]

@@ -1,64 +1,65 @@
-"""``python -m reports``: check every notation against every oracle on a fixed,
-seeded set of networks and print the agreement table."""
+"""``python -m reports`` / ``backprop-report``: the correctness report.
+
+Checks every notation against every oracle on a fixed, seeded set of
+networks, reproduces the seeds' worked examples, checks the output-delta
+closed forms, runs the derivation-bug catalogue and times everything, then
+writes report.md (+ PNG figures), report.html and report.json — each file
+atomically, after everything is computed, so an interrupted run leaves the
+previous report intact.
+"""
 
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from reports import agreement, render
-from reports.io import write_atomic
-from reports.sweep import SCALES, report_cases
+from reports.io import write_atomic, write_bytes_atomic
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 
 
-def environment() -> dict:
-    import jax
-    import torch
-
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "jax": jax.__version__,
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-    }
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}")
+    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0, help="seed of the case set (default 0)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-    parser.add_argument("--quick", action="store_true", help="one weight scale instead of three")
+    parser.add_argument("--quick", action="store_true", help="a smaller sweep and timing ladder (under a minute)")
+    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to time: auto uses a GPU when present")
+    parser.add_argument("--workers", type=_positive, default=1, help="processes for the agreement sweep (default 1)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from reports.build import Options, build
+    from reports.html import render_html
+    from reports.jsonout import render_json
+    from reports.markdown import render_markdown
+
     started = time.perf_counter()
-    cases = report_cases(args.seed, scales=(1.0,) if args.quick else SCALES)
-    print(f"checking {len(cases)} networks (seed {args.seed}) …", file=sys.stderr)
-    results = agreement.run(cases)
-    rows = agreement.aggregate(results)
-    failures = [r for r in results if r.status == "fail"]
-    header = (
-        f"# Agreement: hand-derived backprop vs oracles\n\n"
-        f"{len(cases)} seeded networks (seed {args.seed}): every hidden activation × every valid "
-        f"output activation + loss, weight scales {', '.join(map(str, (1.0,) if args.quick else SCALES))}. "
-        f"Error = max |ours − oracle| / max(max |oracle|, floor). 'kink elements' were judged by their "
-        f"one-sided derivatives (a finite-difference stencil crossed a relu/maxout kink); 'unresolved "
-        f"elements' are those a numerical oracle's own error estimate could not resolve to the tolerance "
-        f"(the exact oracles still judge them)."
-    )
-    markdown = render.agreement_markdown(rows, failures, header)
-    print(markdown)
-    write_atomic(args.out / "report.md", markdown)
-    write_atomic(args.out / "report.json", render.agreement_json(rows, results, environment()))
-    print(f"wrote {args.out / 'report.md'} and report.json in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    return 1 if failures else 0
+    try:
+        report = build(Options(args.seed, args.quick, args.device, args.workers), progress=not args.no_progress)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    markdown, html, json_text = render_markdown(report), render_html(report), render_json(report)
+    out = args.out
+    for section in report.sections:
+        for figure in section.figures:
+            write_bytes_atomic(out / figure.name, figure.png)
+    write_atomic(out / "report.json", json_text)
+    write_atomic(out / "report.html", html)
+    write_atomic(out / "report.md", markdown)
+    print(report.summary)
+    print(f"wrote {out / 'report.md'}, report.html and report.json in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    failed = any(row["failures"] for row in report.data["agreement"]) or not all(m["detected"] for m in report.data["mutants"])
+    return 1 if failed else 0

@@ -6,43 +6,96 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+import oracles
+import reference
 from reports.io import write_atomic
+from reports.jsonout import schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_quick_report_runs_and_agrees(tmp_path):
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
     completed = subprocess.run(
-        [sys.executable, "-m", "reports", "--quick", "--out", str(tmp_path)],
+        [sys.executable, "-m", "reports", "--quick", "--device", "cpu", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
+    return completed, out
+
+
+def test_quick_report_writes_three_formats(quick_report):
+    completed, out = quick_report
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "| notation" in completed.stdout and "FAIL" not in completed.stdout
-    document = json.loads((tmp_path / "report.json").read_text())
-    assert document["schema"] == 1
-    assert set(document["environment"]) >= {"python", "numpy", "jax", "torch"}
-    import oracles
-    import reference
+    assert completed.stdout.startswith("**PASS.**"), completed.stdout
+    for name in ("report.md", "report.html", "report.json", "timing_cpu.png"):
+        assert (out / name).stat().st_size > 0, name
+    markdown = (out / "report.md").read_text()
+    for title in ("Environment", "Agreement", "worked examples", "Output-delta closed forms", "Bug detection", "Timing"):
+        assert title in markdown
+    assert "](timing_cpu.png)" in markdown and "no GPU on this machine" in markdown
 
-    pairs = {(row["notation"], row["oracle"]) for row in document["agreement"]}
-    assert pairs == {(n, o) for n in reference.NOTATIONS for o in oracles.ORACLES}
-    for row in document["agreement"]:  # every notation meets networks it can express
+
+def test_report_json_follows_its_schema_and_covers_the_registries(quick_report):
+    _, out = quick_report
+    document = json.loads((out / "report.json").read_text())
+    jsonschema.validate(document, schema())
+    assert document["schema"] == 1 and document["quick"] is True
+    pairs = {(row["notation"], row["oracle"], row["dtype"]) for row in document["agreement"]}
+    assert pairs == {(n, o, d) for n in reference.NOTATIONS for o in oracles.ORACLES for d in ("float64", "float32")}
+    for row in document["agreement"]:  # every notation meets networks it can express, and agrees
         assert row["cases"] > 0 and row["failures"] == 0 and row["max_error"] <= row["tolerance"], row
-    markdown = (tmp_path / "report.md").read_text()
-    assert markdown.startswith("# Agreement") and markdown in completed.stdout
+    assert {row["name"] for row in document["mutants"]} == set(reference.mutants.MUTANTS)
+    assert all(row["detected"] for row in document["mutants"])
+    errata = {row["quantity"].split(":")[0] for row in document["seed_examples"] if not row["agrees"]}
+    assert errata == {"do1/dz_o1_2", "dE/db1", "b1_2", "b1_new", "b2_2"}
+    methods = {row["method"] for row in document["timing"]}
+    assert {"jax jit", "jax eager", "torch"} <= methods
 
 
-def test_report_is_deterministic_for_a_seed():
-    from reports import agreement
+def test_schema_rejects_a_report_missing_a_key(quick_report):
+    _, out = quick_report
+    document = json.loads((out / "report.json").read_text())
+    del document["mutants"]
+    with pytest.raises(jsonschema.ValidationError, match="'mutants' is a required property"):
+        jsonschema.validate(document, schema())
+
+
+def test_gpu_device_without_gpu_is_a_clear_error(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    completed = subprocess.run(
+        [sys.executable, "-m", "reports", "--quick", "--device", "gpu", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 2
+    assert "--device gpu: no CUDA GPU visible to torch" in completed.stderr
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_process_pool_gives_the_same_results_as_one_process():
+    from reports.build import make_executor, run_agreement
+    from reports.sweep import report_cases
+
+    cases = report_cases(7, scales=(1.0,))[:4]
+    with make_executor(1) as one:
+        serial = run_agreement(cases, one, progress=False)
+    with make_executor(2) as pool:
+        parallel = run_agreement(cases, pool, progress=False)
+    assert serial == parallel  # deterministic, in case order
+
+
+def test_report_cases_are_deterministic_for_a_seed():
     from reports.sweep import report_cases
 
     first, second = report_cases(7, scales=(1.0,)), report_cases(7, scales=(1.0,))
     assert [str(c.mlp) for c in first] == [str(c.mlp) for c in second]
     assert all((c.X == d.X).all() for c, d in zip(first, second))
-    results = agreement.run(first[:3])
-    assert results == agreement.run(second[:3])
 
 
 def test_interrupted_write_keeps_the_previous_file(tmp_path, monkeypatch):

@@ -1,0 +1,95 @@
+"""Orchestrator: run every section's computation and assemble the ``Report``."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from reports import agreement, bugs, delta_forms, environment, examples
+from reports.model import SCHEMA, Report
+from reports.sweep import SCALES, report_cases
+
+
+@dataclass(frozen=True)
+class Options:
+    seed: int = 0
+    quick: bool = False
+    device: str = "auto"  # auto | cpu | gpu
+    workers: int = 1
+
+
+def make_executor(workers: int) -> Executor:
+    """A process pool for workers > 1 (spawned: JAX does not survive fork),
+    else a single in-process worker; any concurrent.futures executor fits."""
+    if workers > 1:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return ThreadPoolExecutor(max_workers=1)
+
+
+def run_agreement(cases, executor: Executor, progress: bool) -> list[agreement.CaseResult]:
+    futures = {executor.submit(agreement.check_case, case): index for index, case in enumerate(cases)}
+    by_index: dict[int, list] = {}
+    for future in tqdm(as_completed(futures), total=len(futures), desc="agreement", unit="network", disable=not progress):
+        by_index[futures[future]] = future.result()
+    return [result for index in range(len(cases)) for result in by_index[index]]  # case order, whatever finished first
+
+
+def summary(rows, mutant_rows, example_rows, environment_data) -> str:
+    checks = sum(r.cases for r in rows)
+    failures = sum(r.failures for r in rows)
+    notations = len({r.notation for r in rows})
+    oracle_names = len({r.oracle for r in rows})
+    caught = sum(m.detected for m in mutant_rows)
+    errata = sum(not e.agrees for e in example_rows)
+    verdict = "PASS" if failures == 0 and caught == len(mutant_rows) else "FAIL"
+    return (
+        f"**{verdict}.** {checks} gradient checks of {notations} hand-derived notations against {oracle_names} "
+        f"oracles in float64 and float32: {failures} failure(s). {caught}/{len(mutant_rows)} catalogued derivation "
+        f"bugs caught. {errata} printed number(s) in the seeds' worked examples disagree with the computation "
+        f"(errata, listed below). Machine: {environment_data['cpu']}, {environment_data['gpu']['text']}."
+    )
+
+
+def build(options: Options, progress: bool = True) -> Report:
+    from reports import timing  # imported here: it loads matplotlib
+
+    env = environment.collect()
+    if options.device == "gpu" and not env["gpu"]["present"]:
+        raise ValueError("--device gpu: no CUDA GPU visible to torch on this machine")
+    scales = (1.0,) if options.quick else SCALES
+    cases = report_cases(options.seed, scales=scales)
+    with make_executor(options.workers) as executor:
+        results = run_agreement(cases, executor, progress)
+    rows = agreement.aggregate(results)
+    example_rows = examples.compute()
+    form_rows = delta_forms.compute(seed=options.seed)
+    mutant_rows = bugs.compute()
+    timing_rows = timing.measure(quick=options.quick, device=options.device, seed=options.seed)
+    figures = timing.plot(timing_rows)
+    env = {**env, "timing": timing.environment_notes()}
+    sections = (
+        environment.section(env),
+        agreement.section(rows, results, len(cases), options.seed, scales),
+        examples.section(example_rows),
+        delta_forms.section(form_rows),
+        bugs.section(mutant_rows),
+        timing.section(timing_rows, figures),
+    )
+    data = {
+        "schema": SCHEMA,
+        "seed": options.seed,
+        "quick": options.quick,
+        "environment": env,
+        "agreement": agreement.json_rows(rows),
+        "agreement_breakdown": [vars(b) for b in agreement.breakdown(results)],
+        "seed_examples": examples.json_rows(example_rows),
+        "delta_forms": delta_forms.json_rows(form_rows),
+        "mutants": bugs.json_rows(mutant_rows),
+        "timing": timing.json_rows(timing_rows),
+    }
+    return Report(
+        "Backpropagation correctness report", summary(rows, mutant_rows, example_rows, env), sections, data
+    )
