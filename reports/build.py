@@ -46,7 +46,7 @@ def summary(rows, mutant_rows, example_rows, environment_data) -> str:
     errata = sum(not e.agrees for e in example_rows)
     verdict = "PASS" if failures == 0 and caught == len(mutant_rows) else "FAIL"
     return (
-        f"**{verdict}.** {checks} gradient checks of {notations} hand-derived notations against {oracle_names} "
+        f"{verdict}: {checks} gradient checks of {notations} hand-derived notations against {oracle_names} "
         f"oracles in float64 and float32: {failures} failure(s). {caught}/{len(mutant_rows)} catalogued derivation "
         f"bugs caught. {errata} printed number(s) in the seeds' worked examples disagree with the computation "
         f"(errata, listed below). Machine: {environment_data['cpu']}, {environment_data['gpu']['text']}."

@@ -17,7 +17,7 @@ import pytest
 import oracles
 from reference import MLP
 from reference.activations import LEAKY_RELU_SLOPE
-from reference.mutants import MUTANTS, Mutant, backprop, unmutated_gradients
+from reference.mutants import MUTANTS, PROBE_NETWORKS, Mutant, backprop, unmutated_gradients
 from reference.strategies import Case, derivative_is_finite, make_case, min_kink_distance
 
 # The oracles every mutant must fail against: the default exact ones and central differences.
@@ -31,20 +31,7 @@ MARGIN = 100
 # pre-activation this far from 0 cannot be crossed by the stencil.
 KINK_CLEARANCE = 1e-3
 
-# (name, network, seed): square tanh/sigmoid hidden layers; identity, sigmoid
-# and softmax outputs; squared error, log loss and cross-entropy; relu,
-# leaky_relu and softplus hidden layers.  Seeds chosen so no relu/leaky_relu
-# unit is within KINK_CLEARANCE of its kink (checked below).
-NETWORK_ROWS = (
-    ("square_tanh_sigmoid_identity_se", MLP((3, 3, 3, 3), ("tanh", "sigmoid", "identity"), "squared_error"), 0),
-    ("square_sigmoid_tanh_sigmoid_logloss", MLP((3, 3, 3, 3), ("sigmoid", "tanh", "sigmoid"), "log_loss"), 0),
-    ("square_tanh_softmax_ce", MLP((3, 3, 3), ("tanh", "softmax"), "cross_entropy"), 0),
-    ("square_softplus_softmax_ce", MLP((4, 4, 4), ("softplus", "softmax"), "cross_entropy"), 0),
-    ("relu_leaky_softmax_se", MLP((2, 4, 4, 3), ("relu", "leaky_relu", "softmax"), "squared_error"), 0),
-    ("softplus_sigmoid_sigmoid_se", MLP((4, 5, 5, 2), ("softplus", "sigmoid", "sigmoid"), "squared_error"), 0),
-    ("leaky_softplus_tanh_se", MLP((3, 4, 4, 4), ("leaky_relu", "softplus", "tanh"), "squared_error"), 0),
-    ("relu_sigmoid_logloss_one_output", MLP((2, 3, 1), ("relu", "sigmoid"), "log_loss"), 0),
-)
+NETWORK_ROWS = PROBE_NETWORKS
 NETWORKS: dict[str, Case] = {
     name: make_case(mlp, seed=seed, scale=1.0, batch=4) for name, mlp, seed in NETWORK_ROWS
 }

@@ -30,7 +30,7 @@ def quick_report(tmp_path_factory):
 def test_quick_report_writes_three_formats(quick_report):
     completed, out = quick_report
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert completed.stdout.startswith("**PASS.**"), completed.stdout
+    assert completed.stdout.startswith("PASS: "), completed.stdout
     for name in ("report.md", "report.html", "report.json", "timing_cpu.png"):
         assert (out / name).stat().st_size > 0, name
     markdown = (out / "report.md").read_text()

@@ -12,29 +12,10 @@ import pytest
 
 import oracles
 import reference
-from reference import MLP, seed_004_example
+from reference import seed_004_example
+from reference.worked_examples import all_rows, seed_003_network, seed_004_network
 
 ANALYTIC = oracles.tolerance_for(np.float64, "jax")
-
-
-def seed_003_network():
-    """NOTATION.md's recovery of the article's network: x = (1, 0), y = 1,
-    sigmoid everywhere, log loss.  h3 has a bias and no x1 connection; g1 has
-    no h3 connection; layers 2 and 3 have no bias; x2's weights are unknown
-    and irrelevant (x2 = 0), taken as 0."""
-    mlp = MLP(
-        (2, 3, 2, 1),
-        ("sigmoid", "sigmoid", "sigmoid"),
-        "log_loss",
-        bias=("neuron", "none", "none"),
-        masks=(np.array([[1, 1], [1, 1], [0, 1]]), np.array([[1, 1, 0], [1, 1, 1]]), None),
-    )
-    params = [
-        (np.array([[0.3, 0.0], [0.7, 0.0], [0.0, 0.0]]), np.array([0.5, -0.2, -0.1])),
-        (np.array([[-0.5, 0.4, 0.0], [0.3, 0.6, 0.4]]), None),
-        (np.array([[0.5, 0.7]]), None),
-    ]
-    return mlp, params, np.array([[1.0, 0.0]]), np.array([[1.0]])
 
 
 def output(mlp, params, X):
@@ -63,18 +44,6 @@ def test_seed_003_network_gradients_agree_with_every_oracle():
     for oracle in oracles.ORACLES:
         oracles.assert_agree(ours, oracles.gradients(mlp, params, X, Y, oracle=oracle), implementation="delta_rule", oracle=oracle)
     assert reference.why_cannot_express(mlp, "column_vector") is not None
-
-
-def seed_004_network():
-    """x = (1, 4, 5), t = (0.1, 0.05); w1…w10 = 0.1 … 0.9, 0.1 wired as in
-    the document; one bias per layer shared by its neurons (b1 = b2 = 0.5)."""
-    g = {f"w{i}": v for i, v in enumerate([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.1], start=1)}
-    mlp = MLP((3, 2, 2), ("sigmoid", "sigmoid"), "squared_error", bias="shared")
-    params = [
-        (np.array([[g["w1"], g["w3"], g["w5"]], [g["w2"], g["w4"], g["w6"]]]), np.array([0.5])),
-        (np.array([[g["w7"], g["w9"]], [g["w8"], g["w10"]]]), np.array([0.5])),
-    ]
-    return mlp, params, np.array([[1.0, 4.0, 5.0]]), np.array([[0.1, 0.05]])
 
 
 def test_seed_004_independent_computation_matches_the_canonical_network():
@@ -118,3 +87,9 @@ def test_seed_004_step_through_its_own_notation():
     assert abs(b1[0] - values["b1_new"]) <= ANALYTIC.limit and abs(b2[0] - values["b2_new"]) <= ANALYTIC.limit
     for notation in reference.NOTATIONS:  # only seed 004 itself writes a shared bias
         assert reference.can_express(mlp, notation) == (notation == "row_major_batch")
+
+
+def test_example_rows_carry_computed_verdicts():
+    rows = all_rows()
+    assert [r.agrees for r in rows if r.seed == "003"] == [True, True]
+    assert {r.quantity.split(":")[0] for r in rows if not r.agrees} == {"do1/dz_o1_2", "dE/db1", "b1_2", "b1_new", "b2_2"}
