@@ -20,6 +20,7 @@ jax.config.update("jax_default_matmul_precision", "highest")
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from oracles import user_functions
 from reference.network import MLP, Params  # noqa: E402
 
 ACTIVATIONS = {
@@ -34,25 +35,29 @@ ACTIVATIONS = {
 }
 
 
+def _activation(name: str):
+    """This oracle's own activation, or a user-registered one in jnp."""
+    return ACTIVATIONS[name] if name in ACTIVATIONS else user_functions.activation(name, jnp, "jax")
+
+
 def _per_sample_loss(loss: str, output_activation: str, z, y):
     """J(y, o) per sample, from the logits where JAX has a stable form."""
     if loss == "squared_error":
-        o = ACTIVATIONS[output_activation](z)
+        o = _activation(output_activation)(z)
         return 0.5 * jnp.sum((o - y) ** 2, axis=-1)
     if loss == "log_loss":
         if output_activation == "sigmoid":
             return -jnp.sum(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1)
-        o = ACTIVATIONS[output_activation](z)
+        o = _activation(output_activation)(z)
         return -jnp.sum(y * jnp.log(o) + (1 - y) * jnp.log1p(-o), axis=-1)
     if loss == "cross_entropy":
         return -jnp.sum(y * jax.nn.log_softmax(z, axis=-1), axis=-1)
-    raise ValueError(f"the jax oracle has no implementation of loss {loss!r}")
+    return user_functions.loss(loss, jnp, "jax")(y, _activation(output_activation)(z))
 
 
 def _check_supported(mlp: MLP) -> None:
     for name in mlp.activations:
-        if name not in ACTIVATIONS:
-            raise ValueError(f"the jax oracle has no implementation of activation {name!r}")
+        _activation(name)  # raises ValueError for an activation it cannot evaluate
 
 
 def objective(mlp: MLP):
@@ -71,7 +76,7 @@ def objective(mlp: MLP):
     def E(params, X, Y):
         a = X
         for l, ((W, b), name) in enumerate(zip(params[:-1], mlp.activations[:-1])):
-            a = ACTIVATIONS[name](layer(l, a, W, b))
+            a = _activation(name)(layer(l, a, W, b))
         W, b = params[-1]
         z = layer(mlp.depth - 1, a, W, b)
         return jnp.mean(_per_sample_loss(mlp.loss, mlp.activations[-1], z, Y))

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from oracles import user_functions
 from reference.network import MLP, Params
 
 torch.backends.cuda.matmul.allow_tf32 = False  # TF32 gives ~1e-3 errors silently
@@ -30,18 +31,23 @@ ACTIVATIONS = {
 }
 
 
+def _activation(name: str):
+    """This oracle's own activation, or a user-registered one in torch."""
+    return ACTIVATIONS[name] if name in ACTIVATIONS else user_functions.activation(name, torch, "torch")
+
+
 def _per_sample_loss(loss: str, output_activation: str, z, y):
     if loss == "squared_error":
-        o = ACTIVATIONS[output_activation](z)
+        o = _activation(output_activation)(z)
         return 0.5 * torch.sum((o - y) ** 2, dim=-1)
     if loss == "log_loss":
         if output_activation == "sigmoid":
             return F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=-1)
-        o = ACTIVATIONS[output_activation](z)
+        o = _activation(output_activation)(z)
         return -torch.sum(y * torch.log(o) + (1 - y) * torch.log1p(-o), dim=-1)
     if loss == "cross_entropy":
         return -torch.sum(y * torch.log_softmax(z, dim=-1), dim=-1)
-    raise ValueError(f"the torch oracle has no implementation of loss {loss!r}")
+    return user_functions.loss(loss, torch, "torch")(y, _activation(output_activation)(z))
 
 
 def resolve_device(device: str) -> torch.device:
@@ -55,8 +61,7 @@ def resolve_device(device: str) -> torch.device:
 def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, device: str = "cpu") -> Params:
     """∂E/∂(W^l, b^l) by ``torch.autograd``, same structure as ``params``."""
     for name in mlp.activations:
-        if name not in ACTIVATIONS:
-            raise ValueError(f"the torch oracle has no implementation of activation {name!r}")
+        _activation(name)  # raises ValueError for an activation it cannot evaluate
     where = resolve_device(device)
     def leaf(array):
         return None if array is None else torch.tensor(array, device=where, requires_grad=True)
@@ -72,7 +77,7 @@ def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, device: st
 
     a = torch.tensor(X, device=where)
     for l, ((W, b), name) in enumerate(zip(leaves[:-1], mlp.activations[:-1])):
-        a = ACTIVATIONS[name](layer(l, a, W, b))
+        a = _activation(name)(layer(l, a, W, b))
     W, b = leaves[-1]
     z = layer(mlp.depth - 1, a, W, b)
     E = torch.mean(_per_sample_loss(mlp.loss, mlp.activations[-1], z, torch.tensor(Y, device=where)))

@@ -55,6 +55,7 @@ class Activation:
     jacobian: Callable[[Array], Array] | None = None
     kinks: tuple[float, ...] = ()  # points where f is not differentiable
     pieces: bool = False  # maxout: z has a trailing axis of k pieces per unit, f reduces it
+    xp_f: Callable | None = None  # user-registered: f(z, xp) in any array namespace, for the oracles
 
     def __post_init__(self) -> None:
         if (self.elementwise or self.pieces) and self.df is None:

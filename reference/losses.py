@@ -35,6 +35,7 @@ class Loss:
     dJ_do: Callable[[Array, Array], Array]
     accepts: Callable[[Activation], str | None]
     from_logits: dict[str, Callable[[Array, Array], Array]] = field(default_factory=dict)
+    xp_J: Callable | None = None  # user-registered: J(y, o, xp) in any array namespace, for the oracles
 
 
 def _any_output(activation: Activation) -> str | None:

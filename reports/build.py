@@ -19,13 +19,26 @@ class Options:
     quick: bool = False
     device: str = "auto"  # auto | cpu | gpu
     workers: int = 1
+    plugins: tuple[str, ...] = ()  # modules that register activations/losses, imported first
 
 
-def make_executor(workers: int) -> Executor:
-    """A process pool for workers > 1 (spawned: JAX does not survive fork),
-    else a single in-process worker; any concurrent.futures executor fits."""
+def load_plugins(plugins: tuple[str, ...]) -> None:
+    """Import each module (it registers its activations and losses)."""
+    import importlib
+
+    for name in plugins:
+        importlib.import_module(name)
+
+
+def make_executor(workers: int, plugins: tuple[str, ...] = ()) -> Executor:
+    """A process pool for workers > 1 (spawned: JAX does not survive fork; each
+    worker imports the plugins), else a single in-process worker; any
+    concurrent.futures executor fits."""
     if workers > 1:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=load_plugins, initargs=(plugins,),
+        )
     return ThreadPoolExecutor(max_workers=1)
 
 
@@ -56,12 +69,13 @@ def summary(rows, mutant_rows, example_rows, environment_data) -> str:
 def build(options: Options, progress: bool = True) -> Report:
     from reports import timing  # imported here: it loads matplotlib
 
+    load_plugins(options.plugins)
     env = environment.collect()
     if options.device == "gpu" and not env["gpu"]["present"]:
         raise ValueError("--device gpu: no CUDA GPU visible to torch on this machine")
     scales = (1.0,) if options.quick else SCALES
     cases = report_cases(options.seed, scales=scales)
-    with make_executor(options.workers) as executor:
+    with make_executor(options.workers, options.plugins) as executor:
         results = run_agreement(cases, executor, progress)
     rows = agreement.aggregate(results)
     example_rows = examples.compute()

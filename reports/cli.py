@@ -35,6 +35,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to time: auto uses a GPU when present")
     parser.add_argument("--workers", type=_positive, default=1, help="processes for the agreement sweep (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument(
+        "--plugin", action="append", default=[], metavar="MODULE",
+        help="import MODULE first (it registers your activations/losses); repeatable",
+    )
     return parser.parse_args(argv)
 
 
@@ -47,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     try:
-        report = build(Options(args.seed, args.quick, args.device, args.workers), progress=not args.no_progress)
-    except ValueError as error:
+        report = build(
+            Options(args.seed, args.quick, args.device, args.workers, tuple(args.plugin)), progress=not args.no_progress
+        )
+    except (ValueError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     markdown, html, json_text = render_markdown(report), render_html(report), render_json(report)

@@ -1,0 +1,152 @@
+"""Register your own activation or loss, with its hand-derived derivative.
+
+    reference.register_activation("gelu", gelu, d_gelu)
+    reference.register_loss("quartic", J, dJ_do)
+
+The function and its derivative are written against the array namespace —
+``f(z, xp)``, ``df(z, xp)``, ``J(y, o, xp)``, ``dJ_do(y, o, xp)`` — so the
+oracles can run the function in jax.numpy, torch and (complex) NumPy and
+differentiate it.  On registration (unless ``check=False``) the derivative is
+checked elementwise against ``jax.grad`` and inside small networks against
+every oracle; a wrong one is refused with the worst element named.  From then
+on the entry is in ``ACTIVATIONS``/``LOSSES``: every notation, property test
+and the report use it like a built-in (for the report, import the module
+that registers it with ``python -m reports --plugin MODULE``).
+
+Complex step needs ``f`` to be complex-safe: no ordering comparisons on
+complex values (compare ``xp.real(z)``), no functions NumPy lacks for complex
+input (``logaddexp``, ``erf``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from typing import Callable
+
+import numpy as np
+
+from reference.activations import ACTIVATIONS, Activation
+from reference.losses import LOSSES, Loss
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _check_name(name: object, registry: dict, kind: str, replace: bool) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"name must be a lower-case identifier such as 'gelu'; got {name!r}")
+    if name in registry and not replace:
+        raise ValueError(f"name {name!r} is already a registered {kind}; pass replace=True to redefine it")
+    return name
+
+
+def _check_xp_callable(function: object, argument: str, parameters: tuple[str, ...]) -> Callable:
+    if not callable(function):
+        raise TypeError(f"{argument} must be callable; got {type(function).__name__}")
+    try:
+        names = list(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return function
+    if "xp" not in names:
+        raise TypeError(
+            f"{argument} must take the array namespace as an argument named xp, e.g. {argument}({', '.join(parameters)}, xp); "
+            f"got parameters {names}"
+        )
+    return function
+
+
+def register_activation(
+    name: str,
+    f: Callable,
+    df: Callable,
+    *,
+    output_range: tuple[float, float] = (-math.inf, math.inf),
+    kinks: tuple[float, ...] = (),
+    check: bool = True,
+    replace: bool = False,
+) -> Activation:
+    """Register an elementwise activation ``f(z, xp)`` with its hand-derived
+    derivative ``df(z, xp)``; checked against every oracle unless ``check=False``."""
+    _check_name(name, ACTIVATIONS, "activation", replace)
+    _check_xp_callable(f, "f", ("z",))
+    _check_xp_callable(df, "df", ("z",))
+    if (
+        not isinstance(output_range, tuple) or len(output_range) != 2
+        or not all(isinstance(v, (int, float)) for v in output_range) or not output_range[0] < output_range[1]
+    ):
+        raise ValueError(f"output_range must be a (low, high) pair with low < high; got {output_range!r}")
+    if not isinstance(kinks, tuple) or not all(isinstance(k, (int, float)) for k in kinks):
+        raise TypeError(f"kinks must be a tuple of numbers; got {kinks!r}")
+    entry = Activation(
+        name,
+        lambda z: f(z, np),
+        lambda z: df(z, np),
+        (float(output_range[0]), float(output_range[1])),
+        kinks=tuple(float(k) for k in kinks),
+        xp_f=f,
+    )
+    previous = ACTIVATIONS.get(name)
+    ACTIVATIONS[name] = entry
+    if check:
+        try:
+            from oracles.registration_check import check_activation
+
+            check_activation(name)
+        except BaseException:
+            _restore(ACTIVATIONS, name, previous)
+            raise
+    return entry
+
+
+def register_loss(
+    name: str,
+    J: Callable,
+    dJ_do: Callable,
+    *,
+    accepts: Callable[[Activation], str | None] | None = None,
+    targets: Callable[[np.random.Generator, tuple[int, int]], np.ndarray] | None = None,
+    check: bool = True,
+    replace: bool = False,
+) -> Loss:
+    """Register a per-sample loss ``J(y, o, xp)`` (shape ``(N,)``) with its
+    hand-derived ``dJ_do(y, o, xp)`` (shape ``(N, n_L)``).  ``accepts(activation)``
+    returns ``None`` or why an output activation cannot feed it (default: any);
+    ``targets(rng, shape)`` draws targets suited to it for the property tests."""
+    _check_name(name, LOSSES, "loss", replace)
+    _check_xp_callable(J, "J", ("y", "o"))
+    _check_xp_callable(dJ_do, "dJ_do", ("y", "o"))
+    if accepts is not None and not callable(accepts):
+        raise TypeError(f"accepts must be callable or None; got {type(accepts).__name__}")
+    if targets is not None and not callable(targets):
+        raise TypeError(f"targets must be callable or None; got {type(targets).__name__}")
+    entry = Loss(
+        name,
+        lambda y, o: J(y, o, np),
+        lambda y, o: dJ_do(y, o, np),
+        accepts if accepts is not None else (lambda activation: None),
+        xp_J=J,
+    )
+    from reference.strategies import TARGET_SAMPLERS
+
+    previous, previous_targets = LOSSES.get(name), TARGET_SAMPLERS.get(name)
+    LOSSES[name] = entry
+    if targets is not None:
+        TARGET_SAMPLERS[name] = targets
+    if check:
+        try:
+            from oracles.registration_check import check_loss
+
+            check_loss(name)
+        except BaseException:
+            _restore(LOSSES, name, previous)
+            _restore(TARGET_SAMPLERS, name, previous_targets)
+            raise
+    return entry
+
+
+def _restore(registry: dict, name: str, previous) -> None:
+    if previous is None:
+        registry.pop(name, None)
+    else:
+        registry[name] = previous
