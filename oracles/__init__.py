@@ -82,10 +82,32 @@ def numerical_gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, 
 
 from oracles.projections import ProjectionCheck  # noqa: E402
 from oracles.projections import check as check_projections  # noqa: E402
+from oracles.functions import FunctionVerdict, assert_gradient, check_gradient  # noqa: E402
+from oracles.golden import (  # noqa: E402
+    Golden,
+    GoldenConfig,
+    GoldenVerdict,
+    assert_golden,
+    compare_golden,
+    golden_inputs,
+    load_golden,
+    save_golden,
+)
 from oracles.checks import DEFAULT_ORACLES, Verdict, assert_network_gradients, check_network_gradients  # noqa: E402
 
 __all__ = [
     "DEFAULT_ORACLES",
+    "FunctionVerdict",
+    "assert_gradient",
+    "check_gradient",
+    "Golden",
+    "GoldenConfig",
+    "GoldenVerdict",
+    "assert_golden",
+    "compare_golden",
+    "golden_inputs",
+    "load_golden",
+    "save_golden",
     "ProjectionCheck",
     "check_projections",
     "Verdict",

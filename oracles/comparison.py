@@ -131,7 +131,8 @@ def compare(
     names, actual_arrays, desired_arrays = _aligned(actual, desired)
     dtype = actual_arrays[0].dtype
     if (
-        dtype == np.float32
+        tolerance is None
+        and dtype == np.float32
         and desired_arrays[0].dtype != np.float64
         and oracle_kind(oracle) not in ("analytic",)
     ):

@@ -151,7 +151,7 @@ def golden_inputs(config: GoldenConfig) -> tuple[MLP, Params, np.ndarray, np.nda
     if not isinstance(config, GoldenConfig):
         raise TypeError(f"config must be an oracles.golden.GoldenConfig; got {type(config).__name__}")
     # Imported here: reference.strategies needs Hypothesis, which `import oracles` does not.
-    from reference.strategies import make_case
+    from reference.cases import make_case
 
     case = make_case(config.mlp, config.seed, config.scale, config.batch, np.dtype(config.dtype))
     return case.mlp, case.params, case.X, case.Y

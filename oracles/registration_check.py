@@ -39,7 +39,7 @@ def _all_oracles_that_run(mlp, params, X, Y) -> tuple[tuple[str, ...], list[str]
 
 def _networks_check(networks) -> list[Verdict]:
     import reference
-    from reference.strategies import derivative_is_finite, make_case
+    from reference.cases import derivative_is_finite, make_case
 
     verdicts = []
     for mlp in networks:

@@ -53,7 +53,7 @@ class Activation:
     output_range: tuple[float, float]
     elementwise: bool = True
     jacobian: Callable[[Array], Array] | None = None
-    kinks: tuple[float, ...] = ()  # points where f is not differentiable
+    kinks: tuple[float, ...] = ()  # points where f (or f', f'') is not smooth: no difference stencil across them
     pieces: bool = False  # maxout: z has a trailing axis of k pieces per unit, f reduces it
     xp_f: Callable | None = None  # user-registered: f(z, xp) in any array namespace, for the oracles
 

@@ -35,7 +35,7 @@ def elu(z, xp):
 
 
 def d_elu(z, xp):
-    # d/dz: 1 for z > 0, e^z otherwise (continuous at 0 for α = 1: no kink)
+    # d/dz: 1 for z > 0, e^z otherwise (continuous at 0 for α = 1; f'' is not)
     positive = z > 0
     return xp.where(positive, 1.0, xp.exp(xp.where(positive, 0.0 * z, z)))
 
@@ -52,5 +52,7 @@ def d_silu(z, xp):
 
 
 register_activation("gelu", gelu, d_gelu, output_range=(-0.17, math.inf), check=False)
-register_activation("elu", elu, d_elu, output_range=(-1.0, math.inf), check=False)
+# ELU is C¹ at 0 but its second derivative jumps there (0 vs e^0 = 1), so a
+# difference stencil across 0 converges like h, not h²: declare 0 a kink.
+register_activation("elu", elu, d_elu, output_range=(-1.0, math.inf), kinks=(0.0,), check=False)
 register_activation("silu", silu, d_silu, output_range=(-0.28, math.inf), check=False)

@@ -127,7 +127,7 @@ def register_loss(
         accepts if accepts is not None else (lambda activation: None),
         xp_J=J,
     )
-    from reference.strategies import TARGET_SAMPLERS
+    from reference.cases import TARGET_SAMPLERS
 
     previous, previous_targets = LOSSES.get(name), TARGET_SAMPLERS.get(name)
     LOSSES[name] = entry

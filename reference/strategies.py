@@ -16,63 +16,24 @@ draws and shrinks), so cases are cheap to build and exactly reproducible.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from reference.activations import ACTIVATIONS
-from reference.losses import LOSSES
-from reference.network import BIAS_MODES, MLP, Params, init_params
+from reference.cases import (  # noqa: F401  re-exported for users of the strategies
+    TARGET_SAMPLERS,
+    WEIGHT_SCALES,
+    Case,
+    derivative_is_finite,
+    hidden_activations,
+    make_case,
+    min_kink_distance,
+    valid_pairs,
+)
+from reference.network import BIAS_MODES, MLP
 
 Array = np.ndarray
-
-# Weight scales from small (near-linear units) to saturating (|z| of order 10–30).
-WEIGHT_SCALES = (0.1, 1.0, 3.0, 10.0)
-
-
-def _normal_targets(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
-    return rng.standard_normal(shape)
-
-
-def _unit_interval_targets(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
-    # Hard labels and soft labels both occur in practice.
-    if rng.random() < 0.5:
-        return rng.integers(0, 2, size=shape).astype(np.float64)
-    return rng.random(shape)
-
-
-def _distribution_targets(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
-    # One-hot rows or probability rows (Dirichlet); each row sums to one.
-    if rng.random() < 0.5:
-        return np.eye(shape[1])[rng.integers(0, shape[1], size=shape[0])]
-    return rng.dirichlet(np.ones(shape[1]), size=shape[0])
-
-
-# Targets each loss is meant for; a loss without an entry gets normal targets.
-TARGET_SAMPLERS: dict[str, Callable[[np.random.Generator, tuple[int, int]], Array]] = {
-    "squared_error": _normal_targets,
-    "log_loss": _unit_interval_targets,
-    "cross_entropy": _distribution_targets,
-}
-
-
-def valid_pairs() -> list[tuple[str, str]]:
-    """Every (output activation, loss) pair the registries allow."""
-    return [
-        (activation.name, loss.name)
-        for activation in ACTIVATIONS.values()
-        for loss in LOSSES.values()
-        if loss.accepts(activation) is None
-    ]
-
-
-def hidden_activations() -> list[str]:
-    """Activations allowed in hidden layers: all but those that couple units (softmax)."""
-    return [name for name, activation in ACTIVATIONS.items() if not activation.output_only]
-
 
 @st.composite
 def networks(
@@ -100,32 +61,6 @@ def networks(
     return mlp
 
 
-@dataclass(frozen=True)
-class Case:
-    """A network, its parameters and one batch, with what produced them."""
-
-    mlp: MLP
-    params: Params
-    X: Array
-    Y: Array
-    seed: int
-    scale: float
-
-    def __repr__(self) -> str:
-        return f"Case({self.mlp}, N={self.X.shape[0]}, seed={self.seed}, scale={self.scale}, dtype={self.X.dtype})"
-
-
-def make_case(mlp: MLP, seed: int, scale: float, batch: int, dtype=np.float64) -> Case:
-    """The deterministic case for (mlp, seed, scale, batch): parameters by
-    ``init_params``, inputs N(0, 1), targets suited to the loss."""
-    params = init_params(mlp, seed=seed, dtype=dtype, scale=scale)
-    rng = np.random.default_rng([seed, 1])
-    X = rng.standard_normal((batch, mlp.sizes[0])).astype(dtype)
-    sampler = TARGET_SAMPLERS.get(mlp.loss, _normal_targets)
-    Y = sampler(rng, (batch, mlp.sizes[-1])).astype(dtype)
-    return Case(mlp, params, X, Y, seed, scale)
-
-
 @st.composite
 def cases(draw, networks=networks(), dtypes=st.just(np.float64), max_batch: int = 8) -> Case:
     """A ``Case``: network, parameters at a random weight scale, batch of 1–8."""
@@ -136,41 +71,3 @@ def cases(draw, networks=networks(), dtypes=st.just(np.float64), max_batch: int 
     case = make_case(mlp, seed, scale, batch, draw(dtypes))
     assume(derivative_is_finite(case))
     return case
-
-
-def derivative_is_finite(case: Case) -> bool:
-    """Whether J(y, o) and ∂J/∂o are finite at the network's outputs.
-
-    They are not when an output rounds to exactly 0 or 1 under log loss
-    (σ(z) = 1.0 for z > 37 in float64): then every derivation that goes
-    through ∂J/∂o — seed 000's BP1, the general output delta, a framework
-    differentiating log(1 − o) — is inf or nan, and only the o − y shortcut
-    survives.  Such a case tests floating-point range, not a derivation, so
-    the strategies leave it out.
-    """
-    from reference.network import _forward
-
-    _, activations = _forward(case.mlp, case.params, case.X)
-    o = activations[-1]
-    with np.errstate(all="ignore"):
-        J = case.mlp.loss_fn.J(case.Y, o)
-        dJ_do = case.mlp.loss_fn.dJ_do(case.Y, o)
-    return bool(np.all(np.isfinite(J)) and np.all(np.isfinite(dJ_do)))
-
-
-def min_kink_distance(case: Case) -> float:
-    """Smallest distance to a kink over every unit and sample: |z − kink| for
-    relu/leaky_relu, the gap between the two largest pieces for maxout;
-    ``inf`` when the network has no kinked unit."""
-    from reference.network import _forward
-
-    zs, _ = _forward(case.mlp, case.params, case.X)
-    distance = np.inf
-    for l, z in enumerate(zs, start=1):
-        activation = case.mlp.activation(l)
-        for kink in activation.kinks:
-            distance = min(distance, float(np.min(np.abs(z - kink))))
-        if activation.pieces:
-            top_two = np.sort(z, axis=-1)[..., -2:]
-            distance = min(distance, float(np.min(top_two[..., 1] - top_two[..., 0])))
-    return distance

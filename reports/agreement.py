@@ -12,7 +12,7 @@ import numpy as np
 
 import oracles
 import reference
-from reference.strategies import Case
+from reference.cases import Case
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import oracles
 from reference.mutants import MUTANTS, PROBE_NETWORKS
-from reference.strategies import make_case
+from reference.cases import make_case
 from reports.model import Section, Table
 
 

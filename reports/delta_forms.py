@@ -11,7 +11,7 @@ import oracles
 from reference.activations import ACTIVATIONS
 from reference.losses import LOSSES
 from reference.shortcuts import CLOSED_FORMS
-from reference.strategies import TARGET_SAMPLERS, valid_pairs
+from reference.cases import TARGET_SAMPLERS, valid_pairs
 from reports.model import Section, Table
 
 
