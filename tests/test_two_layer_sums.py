@@ -11,24 +11,16 @@ import numpy as np
 import pytest
 
 import oracles
+from tests.helpers import TOL, check_structure, close  # noqa: F401
 import reference
 from reference import MLP, two_layer_sums
 from reference.strategies import derivative_is_finite, make_case
 
-TOL = oracles.tolerance_for(np.float64, "jax")
 ORACLE_NAMES = tuple(oracles.ORACLES)
 
 
-def close(actual, expected):
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.dtype == np.float64 and actual.shape == expected.shape
-    assert np.max(np.abs(actual - expected)) <= TOL.limit * max(1.0, float(np.max(np.abs(expected)))), (actual, expected)
 
 
-def check_structure(grads, params):
-    for (dW, db), (W, b) in zip(grads, params, strict=True):
-        assert dW.dtype == np.float64 and dW.shape == W.shape
-        assert db is None and b is None
 
 
 # --- (a) the seed's network, in the document's own layout -------------------
