@@ -12,7 +12,7 @@ import numpy as np
 
 import oracles
 import reference
-from reference.cases import Case
+from reference.cases import Case, derivative_is_finite
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,13 @@ def check_case(case: Case, dtypes=DTYPES) -> list[CaseResult]:
     results = []
     for dtype in dtypes:
         params, X, Y = _as(case.params, dtype), case.X.astype(dtype), case.Y.astype(dtype)
+        in_range = derivative_is_finite(Case(mlp, params, X, Y, case.seed, case.scale))
         for notation in reference.NOTATIONS:
             reason = reference.why_cannot_express(mlp, notation)
+            if reason is None and not in_range:
+                # An output rounds to exactly 0 or 1 in this dtype under log loss:
+                # every derivation through ∂J/∂o is inf there (see reference.cases).
+                reason = f"outside {np.dtype(dtype).name} range: an output rounds to 0 or 1, so ∂J/∂o is infinite"
             ours = None if reason else reference.gradients(mlp, params, X, Y, notation=notation)
             for name in oracles.ORACLES:
                 common = dict(

@@ -110,3 +110,11 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path, monkeypatch):
         write_atomic(target, "new report\n")
     assert target.read_text() == "old report\n"
     assert list(tmp_path.iterdir()) == [target]  # no temporary left behind
+
+
+def test_json_never_carries_inf_or_nan():
+    from reports.jsonout import render_json
+    from reports.model import Report
+
+    text = render_json(Report("t", "s", (), {"schema": 1, "agreement": [{"max_error": float("inf"), "failures": 1}]}))
+    assert json.loads(text)["agreement"][0] == {"max_error": None, "failures": 1}
