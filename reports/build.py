@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from reports import agreement, bugs, delta_forms, environment, examples
+from reports import agreement, bugs, delta_forms, environment, examples, training_section
 from reports.model import SCHEMA, Report
 from reports.sweep import SCALES, report_cases
 
@@ -83,6 +83,7 @@ def build(options: Options, progress: bool = True) -> Report:
     mutant_rows = bugs.compute()
     timing_rows = timing.measure(quick=options.quick, device=options.device, seed=options.seed)
     figures = timing.plot(timing_rows)
+    trained = training_section.compute(options.quick)
     env = {**env, "timing": timing.environment_notes()}
     sections = (
         environment.section(env),
@@ -90,6 +91,7 @@ def build(options: Options, progress: bool = True) -> Report:
         examples.section(example_rows),
         delta_forms.section(form_rows),
         bugs.section(mutant_rows),
+        training_section.section(trained, training_section.plot(trained)),
         timing.section(timing_rows, figures),
     )
     data = {
@@ -103,6 +105,7 @@ def build(options: Options, progress: bool = True) -> Report:
         "delta_forms": delta_forms.json_rows(form_rows),
         "mutants": bugs.json_rows(mutant_rows),
         "timing": timing.json_rows(timing_rows),
+        "training": training_section.json_data(trained),
     }
     return Report(
         "Backpropagation correctness report", summary(rows, mutant_rows, example_rows, env), sections, data

@@ -67,5 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     write_atomic(out / "report.md", markdown)
     print(report.summary)
     print(f"wrote {out / 'report.md'}, report.html and report.json in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    failed = any(row["failures"] for row in report.data["agreement"]) or not all(m["detected"] for m in report.data["mutants"])
+    failed = (
+        any(row["failures"] for row in report.data["agreement"])
+        or not all(m["detected"] for m in report.data["mutants"])
+        or any(row["max_gap"] > 1e-10 for row in report.data["training"]["trajectories"])
+    )
     return 1 if failed else 0

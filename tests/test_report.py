@@ -31,10 +31,10 @@ def test_quick_report_writes_three_formats(quick_report):
     completed, out = quick_report
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert completed.stdout.startswith("PASS: "), completed.stdout
-    for name in ("report.md", "report.html", "report.json", "timing_cpu.png"):
+    for name in ("report.md", "report.html", "report.json", "timing_cpu.png", "training.png"):
         assert (out / name).stat().st_size > 0, name
     markdown = (out / "report.md").read_text()
-    for title in ("Environment", "Agreement", "worked examples", "Output-delta closed forms", "Bug detection", "Timing"):
+    for title in ("Environment", "Agreement", "worked examples", "Output-delta closed forms", "Bug detection", "Training", "Timing"):
         assert title in markdown
     assert "](timing_cpu.png)" in markdown and "no GPU on this machine" in markdown
 
@@ -48,10 +48,15 @@ def test_report_json_follows_its_schema_and_covers_the_registries(quick_report):
     assert pairs == {(n, o, d) for n in reference.NOTATIONS for o in oracles.ORACLES for d in ("float64", "float32")}
     for row in document["agreement"]:  # every notation meets networks it can express, and agrees
         assert row["cases"] > 0 and row["failures"] == 0 and row["max_error"] <= row["tolerance"], row
-    assert {row["name"] for row in document["mutants"]} == set(reference.mutants.MUTANTS)
+    from reference.mutants import MUTANTS
+
+    assert {row["name"] for row in document["mutants"]} == set(MUTANTS)
     assert all(row["detected"] for row in document["mutants"])
     errata = {row["quantity"].split(":")[0] for row in document["seed_examples"] if not row["agrees"]}
     assert errata == {"do1/dz_o1_2", "dE/db1", "b1_2", "b1_new", "b2_2"}
+    trained = {row["notation"] for row in document["training"]["trajectories"]}
+    assert trained == {"column_vector", "delta_rule", "augmented_bias", "row_major_batch"}
+    assert all(row["max_gap"] <= 1e-10 for row in document["training"]["trajectories"])
     methods = {row["method"] for row in document["timing"]}
     assert {"jax jit", "jax eager", "torch"} <= methods
 
