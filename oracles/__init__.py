@@ -80,6 +80,18 @@ def numerical_gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, 
     return _checked_oracle(mlp, params, X, Y, oracle).numerical_gradients()(mlp, params, X, Y)
 
 
+def answer(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: str):
+    """``(gradients, numerical)`` from ``oracle``, ready for
+    ``compare(ours, gradients, oracle=oracle, numerical=numerical)``:
+    ``numerical`` is a numerical oracle's ``NumericalGradient`` (error
+    estimates, kink brackets) and ``None`` for an exact oracle."""
+    chosen = _checked_oracle(mlp, params, X, Y, oracle)
+    if chosen.numerical:
+        numerical = chosen.numerical_gradients()(mlp, params, X, Y)
+        return numerical.gradients, numerical
+    return chosen.gradients()(mlp, params, X, Y), None
+
+
 from oracles.projections import ProjectionCheck  # noqa: E402
 from oracles.projections import check as check_projections  # noqa: E402
 from oracles.functions import FunctionVerdict, assert_gradient, check_gradient  # noqa: E402
@@ -121,6 +133,7 @@ __all__ = [
     "Tolerance",
     "assert_agree",
     "compare",
+    "answer",
     "gradients",
     "numerical_gradients",
     "tolerance_for",

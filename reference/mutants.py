@@ -252,10 +252,6 @@ def _has(name: str) -> Callable[[MLP], bool]:
     return lambda mlp: _plain(mlp) and name in mlp.activations
 
 
-def _has_hidden(name: str) -> Callable[[MLP], bool]:
-    return lambda mlp: _plain(mlp) and name in _hidden(mlp)
-
-
 def _has_loss(name: str) -> Callable[[MLP], bool]:
     return lambda mlp: _plain(mlp) and mlp.loss == name
 

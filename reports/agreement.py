@@ -6,13 +6,13 @@ compute → frozen records (``CaseResult``) → aggregated rows (``AgreementRow`
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable
 
 import numpy as np
 
 import oracles
 import reference
 from reference.cases import Case, derivative_is_finite
+from reports.model import Section, Table
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,6 @@ class AgreementRow:
     unresolved: int  # elements the oracle could not resolve, over all cases
     tolerance: float
 
-    @property
-    def passed(self) -> bool:
-        return self.failures == 0 and self.cases > 0
-
 
 DTYPES = (np.float64, np.float32)
 
@@ -64,13 +60,7 @@ def check_case(case: Case, dtypes=DTYPES) -> list[CaseResult]:
     The oracles run once, in float64; a float32 implementation is judged
     against those answers with the float32 tolerances."""
     mlp = case.mlp
-    answers = {}
-    for name, oracle in oracles.ORACLES.items():
-        if oracle.numerical:
-            numerical = oracles.numerical_gradients(mlp, case.params, case.X, case.Y, oracle=name)
-            answers[name] = (numerical.gradients, numerical)
-        else:
-            answers[name] = (oracles.gradients(mlp, case.params, case.X, case.Y, oracle=name), None)
+    answers = {name: oracles.answer(mlp, case.params, case.X, case.Y, name) for name in oracles.ORACLES}
     results = []
     for dtype in dtypes:
         params, X, Y = _as(case.params, dtype), case.X.astype(dtype), case.Y.astype(dtype)
@@ -101,13 +91,6 @@ def check_case(case: Case, dtypes=DTYPES) -> list[CaseResult]:
     return results
 
 
-def run(cases: Iterable[Case], progress: Callable[[Iterable], Iterable] = lambda it: it) -> list[CaseResult]:
-    results: list[CaseResult] = []
-    for case in progress(list(cases)):
-        results.extend(check_case(case))
-    return results
-
-
 def aggregate(results: list[CaseResult]) -> list[AgreementRow]:
     """One row per (notation, oracle, dtype), in registry order."""
     keys = list(dict.fromkeys((r.notation, r.oracle, r.dtype) for r in results))
@@ -132,7 +115,6 @@ def aggregate(results: list[CaseResult]) -> list[AgreementRow]:
 
 # --- section --------------------------------------------------------------------
 
-from reports.model import Section, Table  # noqa: E402
 
 
 def _number(value: float | None) -> str:

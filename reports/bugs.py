@@ -23,14 +23,11 @@ class MutantRow:
 
 def compute() -> list[MutantRow]:
     cases = {name: make_case(mlp, seed=seed, scale=1.0, batch=4) for name, mlp, seed in PROBE_NETWORKS}
-    answers = {}
-    for name, case in cases.items():
-        for oracle_name, oracle in oracles.ORACLES.items():
-            if oracle.numerical:
-                numerical = oracles.numerical_gradients(case.mlp, case.params, case.X, case.Y, oracle=oracle_name)
-                answers[(name, oracle_name)] = (numerical.gradients, numerical)
-            else:
-                answers[(name, oracle_name)] = (oracles.gradients(case.mlp, case.params, case.X, case.Y, oracle=oracle_name), None)
+    answers = {
+        (name, oracle_name): oracles.answer(case.mlp, case.params, case.X, case.Y, oracle_name)
+        for name, case in cases.items()
+        for oracle_name in oracles.ORACLES
+    }
     checks = tuple(oracles.ORACLES) + ("projections",)
     rows = []
     for mutant in MUTANTS.values():

@@ -45,10 +45,7 @@ def oracle_answer(network: str, oracle: str):
     """``(desired, numerical)`` for one fixed network; ``numerical`` carries a
     numerical oracle's error estimates (None for exact oracles)."""
     case = NETWORKS[network]
-    if oracles.ORACLES[oracle].numerical is not None:
-        numerical = oracles.numerical_gradients(case.mlp, case.params, case.X, case.Y, oracle=oracle)
-        return numerical.gradients, numerical
-    return oracles.gradients(case.mlp, case.params, case.X, case.Y, oracle=oracle), None
+    return oracles.answer(case.mlp, case.params, case.X, case.Y, oracle)
 
 
 def judged(grads, network: str, oracle: str, implementation: str) -> oracles.Comparison:
