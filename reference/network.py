@@ -30,6 +30,7 @@ Structure the seeds' worked examples need
 
 from __future__ import annotations
 
+import functools
 import numbers
 from dataclasses import dataclass
 from typing import Sequence
@@ -90,9 +91,25 @@ class MLP:
         return {"neuron": neuron, "shared": (1,), "none": None}[self.bias_mode(l)]
 
     def mask(self, l: int) -> Array | None:
-        """``M^l`` as a float 0/1 array shaped like ``W^l``, or ``None`` (fully connected)."""
-        entries = self.masks[l - 1]
-        return None if entries is None else np.array(entries, dtype=np.float64)
+        """``M^l`` as a read-only float 0/1 array shaped like ``W^l``, or ``None`` (fully connected)."""
+        return self._mask_arrays[l - 1]
+
+    @functools.cached_property
+    def _mask_arrays(self) -> tuple[Array | None, ...]:
+        # Built once: every forward pass asks for the masks (the numerical
+        # oracles make one per parameter), and rebuilding an array from the
+        # nested tuples each time cost ~0.1 ms per layer.
+        arrays = []
+        for entries in self.masks:
+            array = None if entries is None else np.array(entries, dtype=np.float64)
+            if array is not None:
+                array.flags.writeable = False
+            arrays.append(array)
+        return tuple(arrays)
+
+    def __getstate__(self) -> dict:
+        # The cache is rebuilt on first use (pickling would lose its read-only flags).
+        return {k: v for k, v in self.__dict__.items() if k != "_mask_arrays"}
 
     @property
     def is_plain(self) -> bool:
