@@ -28,6 +28,7 @@ Conventions
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -45,6 +46,18 @@ class Activation:
     take, used to decide which losses may follow it.  ``elementwise`` is False
     only for functions that couple the units of a layer (softmax), which may
     only appear at the output and expose ``jacobian`` instead of ``df``.
+
+    ``f``, ``df`` and ``jacobian`` act on NumPy arrays.  The ``xp_`` forms are
+    the same functions written once against an array namespace (``f(z, xp)``
+    for NumPy, torch, CuPy, jax.numpy — ``reference.fast`` runs on them):
+
+    * ``xp_f``, ``xp_df`` — f and f' of the pre-activation z;
+    * ``xp_df_from_output`` — f'(z) written through the output a = f(z), as
+      the seeds write σ' = a(1 − a) and tanh' = 1 − a² (``None`` where f'
+      is not a function of a alone);
+    * ``xp_vjp_from_output`` — for an activation that couples its units
+      (softmax), (∂a/∂z)ᵀ v through the output a, without forming the
+      Jacobian.
     """
 
     name: str
@@ -55,7 +68,10 @@ class Activation:
     jacobian: Callable[[Array], Array] | None = None
     kinks: tuple[float, ...] = ()  # points where f (or f', f'') is not smooth: no difference stencil across them
     pieces: bool = False  # maxout: z has a trailing axis of k pieces per unit, f reduces it
-    xp_f: Callable | None = None  # user-registered: f(z, xp) in any array namespace, for the oracles
+    xp_f: Callable | None = None  # f(z, xp) in any array namespace (user-registered ones feed the oracles too)
+    xp_df: Callable | None = None  # f'(z, xp)
+    xp_df_from_output: Callable | None = None  # f'(z) as a function of a = f(z): (a, xp)
+    xp_vjp_from_output: Callable | None = None  # softmax: (a, v, xp) -> (∂a/∂z)ᵀ v
 
     def __post_init__(self) -> None:
         if (self.elementwise or self.pieces) and self.df is None:
@@ -69,67 +85,104 @@ class Activation:
         return not self.elementwise and not self.pieces
 
 
-def _sigmoid(z: Array) -> Array:
+def _device_of(z):
+    """Where to create constants beside z: its device (a CUDA tensor's GPU), or
+    None — the library's default — for NumPy and traced jax values."""
+    return None if isinstance(z, np.ndarray) else getattr(z, "device", None)
+
+
+# --- each built-in, once, against the array namespace xp ----------------------
+
+
+def _identity(z, xp):
+    return xp.asarray(z, copy=True)
+
+
+def _d_identity(z, xp):
+    return xp.ones_like(z)
+
+
+def _d_identity_from_output(a, xp):
+    return xp.ones_like(a)
+
+
+def _sigmoid(z, xp):
     # σ(z) = 1 / (1 + e^{−z}) = exp(−log(1 + e^{−z})); logaddexp never overflows.
-    return np.exp(-np.logaddexp(0.0, -z))
+    return xp.exp(-xp.logaddexp(xp.zeros_like(z), -z))
 
 
-def _d_sigmoid(z: Array) -> Array:
-    a = _sigmoid(z)
+def _d_sigmoid(z, xp):
+    return _d_sigmoid_from_output(_sigmoid(z, xp), xp)
+
+
+def _d_sigmoid_from_output(a, xp):
     return a * (1.0 - a)  # σ' = σ(1 − σ)
 
 
-def _d_tanh(z: Array) -> Array:
-    a = np.tanh(z)
+def _tanh(z, xp):
+    return xp.tanh(z)
+
+
+def _d_tanh(z, xp):
+    return _d_tanh_from_output(xp.tanh(z), xp)
+
+
+def _d_tanh_from_output(a, xp):
     # tanh' = 1 − tanh², evaluated as (1 − a)(1 + a): 1 − a is exact near
     # saturation, while 1 − a·a loses the low bits of a² (same algebra,
     # better rounding; jax.grad uses this form too).
     return (1.0 - a) * (1.0 + a)
 
 
-def _relu(z: Array) -> Array:
-    return np.maximum(z, 0.0)
+def _relu(z, xp):
+    return xp.where(z > 0, z, xp.zeros_like(z))
 
 
-def _d_relu(z: Array) -> Array:
-    return (z > 0).astype(z.dtype)  # [z > 0]; 0 at the kink, as the frameworks
+def _d_relu(z, xp):
+    return xp.astype(z > 0, z.dtype)  # [z > 0]; 0 at the kink, as the frameworks
 
 
-def _leaky_relu(z: Array) -> Array:
-    return np.where(z > 0, z, LEAKY_RELU_SLOPE * z)
+def _leaky_relu(z, xp):
+    return xp.where(z > 0, z, LEAKY_RELU_SLOPE * z)
 
 
-def _d_leaky_relu(z: Array) -> Array:
-    return np.where(z > 0, 1.0, LEAKY_RELU_SLOPE).astype(z.dtype)
+def _d_leaky_relu(z, xp):
+    return xp.where(z > 0, xp.ones_like(z), xp.full_like(z, LEAKY_RELU_SLOPE))
 
 
-def _softplus(z: Array) -> Array:
-    return np.logaddexp(0.0, z)  # log(1 + e^z)
+def _softplus(z, xp):
+    return xp.logaddexp(xp.zeros_like(z), z)  # log(1 + e^z)
 
 
-def _softmax(z: Array) -> Array:
+def _softmax(z, xp):
     # o_k = e^{z_k} / Σ_j e^{z_j}, shifted by max_j z_j so no exponent overflows.
-    shifted = z - np.max(z, axis=-1, keepdims=True)
-    e = np.exp(shifted)
-    return e / np.sum(e, axis=-1, keepdims=True)
+    e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
+    return e / xp.sum(e, axis=-1, keepdims=True)
 
 
-def _softmax_jacobian(z: Array) -> Array:
+def _softmax_jacobian(z, xp):
     # ∂o_k/∂z_i = o_k (1[k = i] − o_i); symmetric, shape (..., n, n).
-    o = _softmax(z)
-    return o[..., :, None] * np.eye(z.shape[-1], dtype=z.dtype) - o[..., :, None] * o[..., None, :]
+    o = _softmax(z, xp)
+    eye = xp.eye(z.shape[-1], dtype=z.dtype, device=_device_of(z))
+    return o[..., :, None] * eye - o[..., :, None] * o[..., None, :]
 
 
-def _maxout(z: Array) -> Array:
+def _softmax_vjp_from_output(o, v, xp):
+    # Σ_k v_k ∂o_k/∂z_i = Σ_k v_k o_k (1[k = i] − o_i) = o_i (v_i − Σ_k o_k v_k)
+    return o * (v - xp.sum(o * v, axis=-1, keepdims=True))
+
+
+def _maxout(z, xp):
     # h_i = max_p z_ip over the k pieces (last axis) of unit i
-    return np.max(z, axis=-1)
+    return xp.max(z, axis=-1)
 
 
-def _d_maxout(z: Array) -> Array:
+def _d_maxout(z, xp):
     # ∂h_i/∂z_ip = 1 for the winning piece, 0 for the others (first one on a tie,
     # as torch.max does; a tie is a kink)
-    winner = np.argmax(z, axis=-1)
-    return (np.arange(z.shape[-1]) == winner[..., None]).astype(z.dtype)
+    winner = xp.argmax(z, axis=-1)
+    pieces = xp.arange(z.shape[-1], device=_device_of(z))
+    return xp.astype(pieces == winner[..., None], z.dtype)
 
 
 _INF = float("inf")
@@ -141,21 +194,33 @@ def _register(activation: Activation) -> None:
     ACTIVATIONS[activation.name] = activation
 
 
-_register(Activation("identity", lambda z: z.copy(), lambda z: np.ones_like(z), (-_INF, _INF)))
-_register(Activation("sigmoid", _sigmoid, _d_sigmoid, (0.0, 1.0)))
-_register(Activation("tanh", np.tanh, _d_tanh, (-1.0, 1.0)))
-_register(Activation("relu", _relu, _d_relu, (0.0, _INF), kinks=(0.0,)))
-_register(Activation("leaky_relu", _leaky_relu, _d_leaky_relu, (-_INF, _INF), kinks=(0.0,)))
-_register(Activation("softplus", _softplus, _sigmoid, (0.0, _INF)))  # softplus' = σ
-_register(Activation("maxout", _maxout, _d_maxout, (-_INF, _INF), elementwise=False, pieces=True))
+def _builtin(name, f, df, output_range, *, from_output=None, jacobian=None, vjp=None, **options) -> Activation:
+    """An entry whose NumPy ``f``/``df``/``jacobian`` are its xp forms with xp = numpy."""
+    return Activation(
+        name,
+        partial(f, xp=np),
+        None if df is None else partial(df, xp=np),
+        output_range,
+        jacobian=None if jacobian is None else partial(jacobian, xp=np),
+        xp_f=f,
+        xp_df=df,
+        xp_df_from_output=from_output,
+        xp_vjp_from_output=vjp,
+        **options,
+    )
+
+
+_register(_builtin("identity", _identity, _d_identity, (-_INF, _INF), from_output=_d_identity_from_output))
+_register(_builtin("sigmoid", _sigmoid, _d_sigmoid, (0.0, 1.0), from_output=_d_sigmoid_from_output))
+_register(_builtin("tanh", _tanh, _d_tanh, (-1.0, 1.0), from_output=_d_tanh_from_output))
+# relu': [z > 0] = [a > 0]; leaky_relu': the sign of a is the sign of z
+_register(_builtin("relu", _relu, _d_relu, (0.0, _INF), from_output=_d_relu, kinks=(0.0,)))
+_register(_builtin("leaky_relu", _leaky_relu, _d_leaky_relu, (-_INF, _INF), from_output=_d_leaky_relu, kinks=(0.0,)))
+_register(_builtin("softplus", _softplus, _sigmoid, (0.0, _INF)))  # softplus' = σ
+_register(_builtin("maxout", _maxout, _d_maxout, (-_INF, _INF), elementwise=False, pieces=True))
 _register(
-    Activation(
-        "softmax",
-        _softmax,
-        None,
-        (0.0, 1.0),
-        elementwise=False,
-        jacobian=_softmax_jacobian,
+    _builtin(
+        "softmax", _softmax, None, (0.0, 1.0), elementwise=False, jacobian=_softmax_jacobian, vjp=_softmax_vjp_from_output
     )
 )
 

@@ -22,6 +22,19 @@ Equations
 * Delta rule: δ_i^l = f'(z_i^l) Σ_j w_ji^{l+1} δ_j^{l+1}.
 * Gradient: ∂E/∂w_ij^l = δ_i^l a_j^{l−1}, ∂E/∂b_i^l = δ_i^l.
 
+Batched form
+------------
+The same equations for N samples at once, each sample a column as in the
+document (``batch_gradients``): a^0 = Xᵀ (m × N), z^l = w^l a^{l−1} + b^l
+(b^l added to every column), δ^l = f'(z^l) ⊙ (w^{l+1})ᵀ δ^{l+1}, and the sum
+over samples Σ_n δ_i^l a_j^{l−1} becomes one matrix product δ^l (a^{l−1})ᵀ.
+f'(z) is evaluated through a = f(z) where the registry has that form
+(tanh' = (1 − a)(1 + a)).  δ^L = o − y only where that is exact for every
+target (identity + squared error, sigmoid + log loss); softmax +
+cross-entropy takes the general (∂o/∂z)ᵀ ∂J/∂o, which equals o − y when the
+targets sum to one and stays right when they do not.  It is written against
+the Python array API (``reference.array_api``): NumPy, torch, CuPy, jax.
+
 Conversion to the canonical layout
 ----------------------------------
 ``w[l]`` and ``b[l]`` are the canonical ``W^l`` and ``b^l`` unchanged (the
@@ -34,6 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from reference.array_api import mask_like, namespace
 from reference.network import MLP, Params
 from reference.shortcuts import O_MINUS_Y
 
@@ -125,3 +139,63 @@ def gradient_descent_step(mlp: MLP, params: Params, X: Array, Y: Array, alpha: f
         (w - alpha * N * dE_dw, None if b is None else b - alpha * N * dE_db)  # Σ = N × mean
         for (w, b), (dE_dw, dE_db) in zip(params, mean)
     ]
+
+
+# --- batched form: every sample at once, samples as columns --------------------
+
+
+def batch_forward(mlp: MLP, w: dict[int, Array], b: dict[int, Array | None], a0: Array):
+    """z^l = w^l a^{l−1} + b^l and a^l = f(z^l) for the columns of ``a0`` (m × N)."""
+    xp = namespace(a0)
+    a = {0: a0}
+    z = {}
+    for l in sorted(w):
+        z[l] = w[l] @ a[l - 1]  # Σ_j w_ij^l a_j^{l−1}, every sample (column) at once
+        if b[l] is not None:
+            z[l] = z[l] + b[l][:, None]  # + b_i^l in every column
+        f = mlp.activation(l)
+        # softmax normalises each sample's outputs: a column here, the last axis in the registry
+        a[l] = f.xp_f(z[l].T, xp).T if f.output_only else f.xp_f(z[l], xp)
+    return z, a
+
+
+def _f_prime(mlp: MLP, l: int, z_l: Array, a_l: Array, xp) -> Array:
+    f = mlp.activation(l)
+    return f.xp_df_from_output(a_l, xp) if f.xp_df_from_output is not None else f.xp_df(z_l, xp)
+
+
+def batch_output_delta(mlp: MLP, z_L: Array, o: Array, y: Array) -> Array:
+    """δ^L for every column: o − y where exact for any y, else the general form."""
+    xp = namespace(o)
+    f = mlp.output_activation
+    if O_MINUS_Y.applies_to_every_target(f.name, mlp.loss):
+        return O_MINUS_Y.delta(o, y)  # δ_i^L = o_i − y_i
+    dJ_do = mlp.loss_fn.xp_dJ_do(y.T, o.T, xp).T  # the loss works on rows (samples); a column per sample here
+    if f.elementwise:
+        return dJ_do * _f_prime(mlp, mlp.depth, z_L, o, xp)  # δ_i^L = ∂J/∂o_i f'(z_i^L)
+    # softmax: δ_i^L = Σ_k ∂J/∂o_k ∂o_k/∂z_i = o_i (∂J/∂o_i − Σ_k o_k ∂J/∂o_k), per column
+    return mlp.output_activation.xp_vjp_from_output(o.T, dJ_do.T, xp).T
+
+
+def batch_gradients(mlp: MLP, w: dict[int, Array], b: dict[int, Array | None], X: Array, Y: Array) -> Params:
+    """∂E/∂w^l, ∂E/∂b^l of the canonical mean objective for the batch ``X`` (N × m,
+    one sample per row, read as the columns a^0 = Xᵀ), in any array library.
+
+    Departure, as in ``gradients``: the document's E sums over samples; the
+    1/N of the canonical mean is applied once, to δ^L.  Absent connections
+    hold w_ij = 0 and get no gradient."""
+    xp = namespace(X)
+    L = mlp.depth
+    z, a = batch_forward(mlp, w, b, X.T)
+    delta = batch_output_delta(mlp, z[L], a[L], Y.T) / X.shape[0]
+    grads: list[tuple[Array, Array | None]] = [None] * L  # type: ignore[list-item]
+    for l in range(L, 0, -1):
+        dE_dw = delta @ a[l - 1].T  # ∂E/∂w_ij^l = Σ_n δ_i^l a_j^{l−1}: one matrix product
+        mask = mask_like(mlp, l, dE_dw)
+        if mask is not None:
+            dE_dw = dE_dw * mask  # an absent connection has no weight to differentiate
+        grads[l - 1] = (dE_dw, None if b[l] is None else xp.sum(delta, axis=1))  # ∂E/∂b_i^l = Σ_n δ_i^l
+        if l > 1:
+            # Delta rule: δ_i^l = f'(z_i^l) Σ_j w_ji^{l+1} δ_j^{l+1}, every column at once
+            delta = _f_prime(mlp, l - 1, z[l - 1], a[l - 1], xp) * (w[l].T @ delta)
+    return grads

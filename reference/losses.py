@@ -15,6 +15,7 @@ hand-derived ones below; the fused forms only evaluate the objective.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -35,7 +36,8 @@ class Loss:
     dJ_do: Callable[[Array, Array], Array]
     accepts: Callable[[Activation], str | None]
     from_logits: dict[str, Callable[[Array, Array], Array]] = field(default_factory=dict)
-    xp_J: Callable | None = None  # user-registered: J(y, o, xp) in any array namespace, for the oracles
+    xp_J: Callable | None = None  # J(y, o, xp) in any array namespace (user-registered ones feed the oracles too)
+    xp_dJ_do: Callable | None = None  # ∂J/∂o as (y, o, xp): what ``reference.fast`` runs on any array library
 
 
 def _any_output(activation: Activation) -> str | None:
@@ -72,11 +74,11 @@ def _needs_softmax(activation: Activation) -> str | None:
 # --- squared error: J = ½ Σ_k (o_k − y_k)² -----------------------------------
 
 
-def _squared_error(y: Array, o: Array) -> Array:
-    return 0.5 * np.sum((o - y) ** 2, axis=-1)
+def _squared_error(y, o, xp):
+    return 0.5 * xp.sum((o - y) ** 2, axis=-1)
 
 
-def _d_squared_error(y: Array, o: Array) -> Array:
+def _d_squared_error(y, o, xp):
     return o - y  # ∂J/∂o_k = o_k − y_k
 
 
@@ -84,11 +86,11 @@ def _d_squared_error(y: Array, o: Array) -> Array:
 # J = −Σ_k [y_k log o_k + (1 − y_k) log(1 − o_k)]
 
 
-def _log_loss(y: Array, o: Array) -> Array:
-    return -np.sum(y * np.log(o) + (1.0 - y) * np.log1p(-o), axis=-1)
+def _log_loss(y, o, xp):
+    return -xp.sum(y * xp.log(o) + (1.0 - y) * xp.log1p(-o), axis=-1)
 
 
-def _d_log_loss(y: Array, o: Array) -> Array:
+def _d_log_loss(y, o, xp):
     return (o - y) / (o * (1.0 - o))  # −y/o + (1 − y)/(1 − o), over one denominator
 
 
@@ -100,11 +102,11 @@ def _log_loss_sigmoid_logits(y: Array, z: Array) -> Array:
 # --- cross-entropy: J = −Σ_k y_k log o_k ---------------------------------------
 
 
-def _cross_entropy(y: Array, o: Array) -> Array:
-    return -np.sum(y * np.log(o), axis=-1)
+def _cross_entropy(y, o, xp):
+    return -xp.sum(y * xp.log(o), axis=-1)
 
 
-def _d_cross_entropy(y: Array, o: Array) -> Array:
+def _d_cross_entropy(y, o, xp):
     return -y / o  # ∂J/∂o_k = −y_k / o_k
 
 
@@ -124,24 +126,15 @@ def _register(loss: Loss) -> None:
     LOSSES[loss.name] = loss
 
 
-_register(Loss("squared_error", _squared_error, _d_squared_error, _any_output))
+def _builtin(name, J, dJ_do, accepts, **options) -> Loss:
+    """An entry whose NumPy ``J``/``dJ_do`` are its xp forms with xp = numpy."""
+    return Loss(name, partial(J, xp=np), partial(dJ_do, xp=np), accepts, xp_J=J, xp_dJ_do=dJ_do, **options)
+
+
+_register(_builtin("squared_error", _squared_error, _d_squared_error, _any_output))
+_register(_builtin("log_loss", _log_loss, _d_log_loss, _needs_unit_interval, from_logits={"sigmoid": _log_loss_sigmoid_logits}))
 _register(
-    Loss(
-        "log_loss",
-        _log_loss,
-        _d_log_loss,
-        _needs_unit_interval,
-        from_logits={"sigmoid": _log_loss_sigmoid_logits},
-    )
-)
-_register(
-    Loss(
-        "cross_entropy",
-        _cross_entropy,
-        _d_cross_entropy,
-        _needs_softmax,
-        from_logits={"softmax": _cross_entropy_softmax_logits},
-    )
+    _builtin("cross_entropy", _cross_entropy, _d_cross_entropy, _needs_softmax, from_logits={"softmax": _cross_entropy_softmax_logits})
 )
 
 

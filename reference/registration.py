@@ -85,6 +85,7 @@ def register_activation(
         (float(output_range[0]), float(output_range[1])),
         kinks=tuple(float(k) for k in kinks),
         xp_f=f,
+        xp_df=df,
     )
     previous = ACTIVATIONS.get(name)
     ACTIVATIONS[name] = entry
@@ -126,6 +127,7 @@ def register_loss(
         lambda y, o: dJ_do(y, o, np),
         accepts if accepts is not None else (lambda activation: None),
         xp_J=J,
+        xp_dJ_do=dJ_do,
     )
     from reference.cases import TARGET_SAMPLERS
 

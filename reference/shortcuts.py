@@ -46,6 +46,11 @@ class OutputDeltaShortcut:
         condition = self.requires.get((activation, loss))
         return condition is not None and condition(y)
 
+    def applies_to_every_target(self, activation: str, loss: str) -> bool:
+        """Exact whatever the targets: decidable without looking at y (under
+        ``jax.jit``, or on a GPU without a round trip to the host)."""
+        return self.requires.get((activation, loss)) is _always
+
 
 O_MINUS_Y = OutputDeltaShortcut(
     formula="o − y",
