@@ -58,16 +58,14 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, device: str = "cpu") -> Params:
-    """∂E/∂(W^l, b^l) by ``torch.autograd``, same structure as ``params``."""
+def objective(mlp: MLP, device: str = "cpu", dtype=None):
+    """E(leaves, X, Y) = mean_n J(y_n, o_n) on torch tensors: the oracle's forward
+    pass, for ``gradients`` and for timing ``torch.autograd`` on tensors already
+    on the device (``reports.bench``)."""
     for name in mlp.activations:
         _activation(name)  # raises ValueError for an activation it cannot evaluate
     where = resolve_device(device)
-    def leaf(array):
-        return None if array is None else torch.tensor(array, device=where, requires_grad=True)
-
-    leaves = [(leaf(W), leaf(b)) for W, b in params]
-    masks = [None if m is None else torch.tensor(m, dtype=leaves[0][0].dtype, device=where) for m in mlp.masks]
+    masks = [None if m is None else torch.tensor(m, dtype=dtype, device=where) for m in mlp.masks]
 
     def layer(l, a, W, b):
         W = W if masks[l] is None else W * masks[l]  # absent connections masked out
@@ -75,12 +73,26 @@ def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, device: st
         z = torch.einsum("ipj,nj->nip", W, a) if W.dim() == 3 else a @ W.T
         return z if b is None else z + b  # b of shape (1,) is a shared bias
 
-    a = torch.tensor(X, device=where)
-    for l, ((W, b), name) in enumerate(zip(leaves[:-1], mlp.activations[:-1])):
-        a = _activation(name)(layer(l, a, W, b))
-    W, b = leaves[-1]
-    z = layer(mlp.depth - 1, a, W, b)
-    E = torch.mean(_per_sample_loss(mlp.loss, mlp.activations[-1], z, torch.tensor(Y, device=where)))
+    def E(leaves, X, Y):
+        a = X
+        for l, ((W, b), name) in enumerate(zip(leaves[:-1], mlp.activations[:-1])):
+            a = _activation(name)(layer(l, a, W, b))
+        W, b = leaves[-1]
+        z = layer(mlp.depth - 1, a, W, b)
+        return torch.mean(_per_sample_loss(mlp.loss, mlp.activations[-1], z, Y))
+
+    return E
+
+
+def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, device: str = "cpu") -> Params:
+    """∂E/∂(W^l, b^l) by ``torch.autograd``, same structure as ``params``."""
+    where = resolve_device(device)
+
+    def leaf(array):
+        return None if array is None else torch.tensor(array, device=where, requires_grad=True)
+
+    leaves = [(leaf(W), leaf(b)) for W, b in params]
+    E = objective(mlp, device, leaves[0][0].dtype)(leaves, torch.tensor(X, device=where), torch.tensor(Y, device=where))
     E.backward()
 
     def grad(t):
