@@ -6,7 +6,8 @@ device) and ``section`` (one table per device and dtype) → ``json_rows``.
 Method
 ------
 * Methods come from the registries: one per notation
-  (``reference.NOTATIONS``), ``jax eager`` (``jax.grad`` of
+  (``reference.NOTATIONS``), one per vectorised path (``reference.fast``,
+  ``fast: …``, on arrays already in its layout), ``jax eager`` (``jax.grad`` of
   ``oracles.jax_oracle.objective``, not jitted), ``jax jit``
   (``oracles.jax_oracle.compiled_gradient``), one per other framework oracle
   (kind ``"analytic"``, e.g. ``torch``) and one per numerical oracle (every
@@ -130,6 +131,36 @@ def _notation_method(name: str) -> Method:
     return Method(f"notation: {name}", ("cpu",), False, prepare)
 
 
+def _fast_method(name: str) -> Method:
+    """A ``reference.fast`` path's gradient on arrays already in its layout:
+    NumPy on the CPU, torch tensors (no autograd) on a GPU."""
+
+    def prepare(mlp, params, X, Y, device):
+        from reference import fast
+
+        path = fast.FAST_PATHS[name]
+        reason = path.cannot_express(mlp)
+        if reason is not None:
+            return f"cannot express this network: {reason}"
+        if device == "cpu":
+            W, b = path.prepare(mlp, params)
+            return lambda: path.core(mlp, W, b, X, Y)
+        import torch
+
+        to = (lambda a: None if a is None else torch.from_numpy(np.array(a)).to("cuda"))
+        W, b = path.prepare(mlp, [(to(W_), to(b_)) for W_, b_ in params])
+        tX, tY = to(X), to(Y)
+
+        def call():
+            result = path.core(mlp, W, b, tX, tY)
+            torch.cuda.synchronize()
+            return result
+
+        return call
+
+    return Method(f"fast: {name}", ("cpu", "cuda"), False, prepare)
+
+
 def _jax_device(device: str):
     import jax
 
@@ -188,7 +219,10 @@ def _oracle_method(name: str, numerical: bool) -> Method:
 def methods() -> list[Method]:
     """Every timed method, from the registries: notations, then oracles in
     registry order (``jax`` as eager and jit)."""
+    from reference import fast
+
     found = [_notation_method(name) for name in reference.NOTATIONS]
+    found += [_fast_method(name) for name in fast.FAST_PATHS]
     for name, oracle in oracles.ORACLES.items():
         if name == "jax":
             found += [_jax_method(jit=False), _jax_method(jit=True)]

@@ -15,6 +15,7 @@ from matplotlib import image as mpimg
 
 import oracles
 import reference
+from reference import fast
 from reports import timing
 from reports.model import Figure, Section, Table
 
@@ -26,7 +27,7 @@ def rows():
 
 
 def expected_methods() -> set[str]:
-    names = {f"notation: {name}" for name in reference.NOTATIONS}
+    names = {f"notation: {name}" for name in reference.NOTATIONS} | {f"fast: {name}" for name in fast.FAST_PATHS}
     for name in oracles.ORACLES:
         names |= {"jax eager", "jax jit"} if name == "jax" else {name}
     return names

@@ -1,0 +1,324 @@
+"""Target 1 of the speed issue: the hand derivation at framework speed.
+
+For networks 784-512-512-10 and 1024-2048-2048-10 (tanh, tanh, softmax with
+cross-entropy) at batch 1024, in float64 and float32, each method is timed on
+arrays already laid out and already on the device — nothing is converted
+inside a timed call:
+
+* ours — ``reference.fast``'s two vectorised derivations (``row_major_batch``,
+  ``delta_rule``) on NumPy, on torch tensors (no autograd: they do not
+  require grad) and, on the CPU, on jax arrays under ``jax.jit`` (XLA runs
+  our equations; ``jax.grad`` is not called); their forward passes alone;
+* the frameworks — ``torch.autograd.grad`` of the torch oracle's objective on
+  leaf tensors, and ``jax.jit(jax.grad)`` of the JAX oracle's objective;
+* on a GPU, a plain matrix product (N × n)(n × n) of the widest layer, whose
+  FLOP rate is the yardstick for ours;
+* on the CPU, the matrix products of one gradient alone, on NumPy: the floor
+  under ours on NumPy, stated beside a CPU target it misses.
+
+Timing: every method is warmed up twice (compilation, allocator caches),
+then the methods take turns, one call each per round, for ``rounds`` rounds
+(the order rotates each round), so load on a shared machine falls on all of
+them alike; a figure is the median of its rounds, with the minimum beside it.
+GPU calls end with ``torch.cuda.synchronize()`` (TF32 is off, as in the
+oracles).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+from reference import delta_rule, fast, row_major_batch
+from reference.network import MLP
+from reference.strategies import make_case
+
+NETWORKS = ((784, 512, 512, 10), (1024, 2048, 2048, 10))
+QUICK_NETWORKS = ((784, 512, 512, 10),)
+BATCH = 1024
+DTYPES = ("float64", "float32")
+FRAMEWORKS = ("torch.autograd", "jax.jit(jax.grad)")
+CPU_TARGET = 1.0  # gradient time / the faster framework's
+FORWARD_TARGET = 3.3  # gradient time / forward time
+GPU_TARGET = 1.05  # gradient time / torch.autograd's on the same GPU
+
+
+@dataclass(frozen=True)
+class SpeedRow:
+    network: str
+    dtype: str
+    device: str  # "cpu" or the GPU's name
+    method: str  # "row_major_batch", "delta_rule", "torch.autograd", "jax.jit(jax.grad)", "matmul", "matrix products only"
+    library: str  # numpy, torch, jax, cupy
+    kind: str  # "gradient", "forward", "matmul" (GPU yardstick) or "floor" (a gradient's products alone)
+    median_s: float
+    min_s: float
+    rounds: int
+    flops: float  # floating-point operations of one call (multiply-add = 2)
+
+    @property
+    def gflops_per_s(self) -> float:
+        return self.flops / self.median_s / 1e9
+
+
+@dataclass(frozen=True)
+class Target:
+    what: str
+    network: str
+    dtype: str
+    device: str
+    measured: float
+    limit: float | None  # None: reported, no limit set (the GPU FLOP-rate fraction)
+    met: bool | None
+    detail: str
+
+
+def network_name(sizes: tuple[int, ...]) -> str:
+    return "-".join(map(str, sizes))
+
+
+def forward_flops(sizes: tuple[int, ...], batch: int) -> float:
+    return 2.0 * batch * sum(a * b for a, b in zip(sizes, sizes[1:]))
+
+
+def gradient_flops(sizes: tuple[int, ...], batch: int) -> float:
+    """Forward, ∂J/∂W for every layer, ∂J/∂Z for every layer but the first."""
+    products = [a * b for a, b in zip(sizes, sizes[1:])]
+    return 2.0 * batch * (2 * sum(products) + sum(products[1:]))
+
+
+def _mlp(sizes: tuple[int, ...]) -> MLP:
+    return MLP(sizes, ("tanh",) * (len(sizes) - 2) + ("softmax",), "cross_entropy")
+
+
+# --- methods: name -> (library, kind, zero-argument call that returns when done) -------------
+
+Call = Callable[[], object]
+
+
+def _ours(mlp: MLP, params, X, Y, library: str, wait: Callable[[object], object]) -> dict[tuple[str, str, str], Call]:
+    found = {}
+    L = mlp.depth
+    for notation, path in fast.FAST_PATHS.items():
+        W, b = path.prepare(mlp, params)
+        if library == "jax":
+            import jax
+
+            gradient = fast.compiled(mlp, notation)
+            forward = jax.jit(
+                (lambda W, b, X: row_major_batch.forward(mlp, W, b, X)[1][L])
+                if notation == "row_major_batch"
+                else (lambda W, b, X: delta_rule.batch_forward(mlp, W, b, X.T)[1][L])
+            )
+        else:
+            gradient = (lambda core: lambda W, b, X, Y: core(mlp, W, b, X, Y))(path.core)
+            forward = (
+                (lambda W, b, X: row_major_batch.forward(mlp, W, b, X)[1][L])
+                if notation == "row_major_batch"
+                else (lambda W, b, X: delta_rule.batch_forward(mlp, W, b, X.T)[1][L])
+            )
+        found[(notation, library, "gradient")] = (lambda g, W, b: lambda: wait(g(W, b, X, Y)))(gradient, W, b)
+        found[(notation, library, "forward")] = (lambda f, W, b: lambda: wait(f(W, b, X)))(forward, W, b)
+    return found
+
+
+def _torch_arrays(case, device: str):
+    import torch
+
+    to = (lambda a: None if a is None else torch.from_numpy(np.array(a)).to(device))
+    return [(to(W), to(b)) for W, b in case.params], to(case.X), to(case.Y)
+
+
+def _torch_autograd(mlp: MLP, case, device: str, wait) -> Call:
+    import torch
+
+    from oracles import torch_oracle
+
+    params, X, Y = _torch_arrays(case, device)
+    leaves = [(W.requires_grad_(True), None if b is None else b.requires_grad_(True)) for W, b in params]
+    flat = [t for pair in leaves for t in pair if t is not None]
+    E = torch_oracle.objective(mlp, "cuda" if device != "cpu" else "cpu", X.dtype)
+    return lambda: wait(torch.autograd.grad(E(leaves, X, Y), flat))
+
+
+def _jax_grad(mlp: MLP, case, device) -> Call:
+    import jax
+
+    from oracles import jax_oracle
+
+    arrays = jax.device_put(([(W, b) for W, b in case.params], case.X, case.Y), device)
+    gradient = jax_oracle.compiled_gradient(mlp)
+    return lambda: jax.block_until_ready(gradient(*arrays))
+
+
+def _matrix_products(mlp: MLP, case) -> Call:
+    """Only the matrix products of one row-major gradient, same shapes and
+    transposes, on NumPy: the floor under ours on NumPy (what bounds it)."""
+    rng = np.random.default_rng(0)
+    dtype = case.X.dtype
+    Ws = [rng.standard_normal((a, b)).astype(dtype) for a, b in zip(mlp.sizes, mlp.sizes[1:])]
+    Zs = [case.X] + [rng.standard_normal((case.X.shape[0], b)).astype(dtype) for b in mlp.sizes[1:]]
+
+    def call():
+        for l, W in enumerate(Ws):
+            Zs[l] @ W  # forward: Z_{l-1} W_l
+        for l in range(len(Ws) - 1, -1, -1):
+            Zs[l].T @ Zs[l + 1]  # ∂J/∂W_l = Z_{l-1}ᵀ ∂J/∂h_l
+            if l > 0:
+                Zs[l + 1] @ Ws[l].T  # ∂J/∂Z_{l-1} = ∂J/∂h_l W_lᵀ
+
+    return call
+
+
+def cpu_methods(mlp: MLP, case) -> dict[tuple[str, str, str], Call]:
+    import jax
+
+    from oracles import jax_oracle  # noqa: F401  (x64 before any jax array)
+
+    cpu = jax.devices("cpu")[0]
+    methods = _ours(mlp, case.params, case.X, case.Y, "numpy", lambda r: r)
+    params, X, Y = _torch_arrays(case, "cpu")
+    methods.update(_ours(mlp, params, X, Y, "torch", lambda r: r))
+    jparams = jax.device_put([(W, b) for W, b in case.params], cpu)
+    jX, jY = jax.device_put((case.X, case.Y), cpu)
+    methods.update(_ours(mlp, jparams, jX, jY, "jax", jax.block_until_ready))
+    methods[("torch.autograd", "torch", "gradient")] = _torch_autograd(mlp, case, "cpu", lambda r: r)
+    methods[("jax.jit(jax.grad)", "jax", "gradient")] = _jax_grad(mlp, case, cpu)
+    methods[("matrix products only", "numpy", "floor")] = _matrix_products(mlp, case)
+    return methods
+
+
+def gpu_methods(mlp: MLP, case) -> dict[tuple[str, str, str], Call]:
+    """Ours on torch CUDA tensors (and CuPy when installed), torch.autograd, jax
+    when its backend is a GPU, and the matrix-product yardstick."""
+    import torch
+
+    def wait(result):
+        torch.cuda.synchronize()
+        return result
+
+    params, X, Y = _torch_arrays(case, "cuda")
+    methods = _ours(mlp, params, X, Y, "torch", wait)
+    methods[("torch.autograd", "torch", "gradient")] = _torch_autograd(mlp, case, "cuda", wait)
+    try:
+        import cupy
+    except ImportError:
+        cupy = None
+    if cupy is not None:
+        to = (lambda a: None if a is None else cupy.asarray(a))
+        cparams = [(to(W), to(b)) for W, b in case.params]
+
+        def cupy_wait(result):
+            cupy.cuda.Device().synchronize()
+            return result
+
+        methods.update(_ours(mlp, cparams, to(case.X), to(case.Y), "cupy", cupy_wait))
+    import jax
+
+    if jax.default_backend() == "gpu":
+        methods[("jax.jit(jax.grad)", "jax", "gradient")] = _jax_grad(mlp, case, jax.devices()[0])
+    width = max(mlp.sizes[1:-1])
+    A = torch.ones((case.X.shape[0], width), dtype=X.dtype, device="cuda")
+    B = torch.ones((width, width), dtype=X.dtype, device="cuda")
+    methods[("matmul", "torch", "matmul")] = lambda: wait(A @ B)
+    return methods
+
+
+def time_methods(methods: dict, rounds: int) -> dict[tuple[str, str, str], list[float]]:
+    """Warm up each method twice, then ``rounds`` rounds of one call each, in rotating order."""
+    for call in methods.values():
+        call()
+        call()
+    keys = list(methods)
+    times: dict = {key: [] for key in keys}
+    for r in range(rounds):
+        for key in keys[r % len(keys):] + keys[: r % len(keys)]:
+            start = time.perf_counter()
+            methods[key]()
+            times[key].append(time.perf_counter() - start)
+    return times
+
+
+def measure(quick: bool = False, rounds: int | None = None, seed: int = 0) -> list[SpeedRow]:
+    """Every method on every network, dtype and device (the GPU only when torch sees one)."""
+    import torch
+
+    rounds = rounds or (3 if quick else 7)
+    rows = []
+    for sizes in QUICK_NETWORKS if quick else NETWORKS:
+        mlp = _mlp(sizes)
+        for dtype in DTYPES:
+            case = make_case(mlp, seed, 1.0, BATCH, np.dtype(dtype))
+            devices = [("cpu", cpu_methods)] + ([(torch.cuda.get_device_name(0), gpu_methods)] if torch.cuda.is_available() else [])
+            for device, make in devices:
+                for (method, library, kind), samples in time_methods(make(mlp, case), rounds).items():
+                    if kind == "matmul":
+                        width = max(sizes[1:-1])
+                        flops = 2.0 * BATCH * width * width
+                    else:
+                        flops = gradient_flops(sizes, BATCH) if kind in ("gradient", "floor") else forward_flops(sizes, BATCH)
+                    rows.append(
+                        SpeedRow(network_name(sizes), dtype, device, method, library, kind,
+                                 statistics.median(samples), min(samples), len(samples), flops)
+                    )
+    return rows
+
+
+def targets(rows: list[SpeedRow]) -> list[Target]:
+    """Each target of the issue, for each of our rows it applies to."""
+    found = []
+    groups = {(r.network, r.dtype, r.device) for r in rows}
+    for network, dtype, device in sorted(groups):
+        group = [r for r in rows if (r.network, r.dtype, r.device) == (network, dtype, device)]
+        by = {(r.method, r.library, r.kind): r for r in group}
+        frameworks = [r for r in group if r.method in FRAMEWORKS]
+        ours = [r for r in group if r.method in fast.FAST_PATHS and r.kind == "gradient"]
+        on_gpu = device != "cpu"
+        for row in ours:
+            forward = by.get((row.method, row.library, "forward"))
+            if forward is not None:
+                ratio = row.median_s / forward.median_s
+                found.append(Target(
+                    "gradient / forward", network, dtype, device, ratio, FORWARD_TARGET, ratio <= FORWARD_TARGET,
+                    f"{row.method} on {row.library}: {row.median_s * 1e3:.1f} ms / {forward.median_s * 1e3:.1f} ms",
+                ))
+            if not on_gpu and frameworks:
+                fastest = min(frameworks, key=lambda r: r.median_s)
+                ratio = row.median_s / fastest.median_s
+                floor = by.get(("matrix products only", row.library, "floor"))
+                bound = (
+                    f"; its matrix products alone take {floor.median_s * 1e3:.1f} ms ({floor.median_s / fastest.median_s:.2f}×)"
+                    if floor is not None else ""
+                )
+                found.append(Target(
+                    "gradient / faster framework (CPU)", network, dtype, device, ratio, CPU_TARGET, ratio <= CPU_TARGET,
+                    f"{row.method} on {row.library}: {row.median_s * 1e3:.1f} ms / {fastest.method} {fastest.median_s * 1e3:.1f} ms{bound}",
+                ))
+            if on_gpu:
+                autograd = by.get(("torch.autograd", "torch", "gradient"))
+                if autograd is not None:
+                    ratio = row.median_s / autograd.median_s
+                    found.append(Target(
+                        "gradient / torch.autograd (GPU)", network, dtype, device, ratio, GPU_TARGET, ratio <= GPU_TARGET,
+                        f"{row.method} on {row.library}: {row.median_s * 1e3:.2f} ms / {autograd.median_s * 1e3:.2f} ms",
+                    ))
+                matmul = by.get(("matmul", "torch", "matmul"))
+                if matmul is not None:
+                    fraction = row.gflops_per_s / matmul.gflops_per_s
+                    found.append(Target(
+                        "FLOP rate / plain matmul's (GPU)", network, dtype, device, fraction, None, None,
+                        f"{row.method} on {row.library}: {row.gflops_per_s:.0f} GFLOP/s of the matmul's {matmul.gflops_per_s:.0f}",
+                    ))
+    return found
+
+
+def json_data(rows: list[SpeedRow], found: list[Target]) -> dict[str, object]:
+    return {
+        "batch": BATCH,
+        "rows": [{**asdict(r), "gflops_per_s": r.gflops_per_s} for r in rows],
+        "targets": [asdict(t) for t in found],
+    }

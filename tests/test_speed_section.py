@@ -1,0 +1,81 @@
+"""The benchmark's verdicts and the report's Speed section, from synthetic
+timings (the benchmark itself is `make bench`, never a timed test)."""
+
+import json
+
+import pytest
+
+from reports import speed_section
+from reports.bench import hand_derived
+from reports.bench.hand_derived import SpeedRow
+
+NET = "784-512-512-10"
+
+
+def row(method, library, kind, seconds, device="cpu"):
+    return SpeedRow(NET, "float64", device, method, library, kind, seconds, seconds * 0.9, 5, 1e9)
+
+
+def by_what(found, what, detail_start):
+    return [t for t in found if t.what == what and t.detail.startswith(detail_start)]
+
+
+def test_cpu_target_is_against_the_faster_framework():
+    rows = [
+        row("row_major_batch", "numpy", "gradient", 0.040),
+        row("row_major_batch", "numpy", "forward", 0.015),
+        row("delta_rule", "numpy", "gradient", 0.030),
+        row("delta_rule", "numpy", "forward", 0.015),
+        row("torch.autograd", "torch", "gradient", 0.050),
+        row("jax.jit(jax.grad)", "jax", "gradient", 0.036),
+        row("matrix products only", "numpy", "floor", 0.035),
+    ]
+    found = hand_derived.targets(rows)
+    (rm,) = by_what(found, "gradient / faster framework (CPU)", "row_major_batch on numpy")
+    assert rm.measured == pytest.approx(0.040 / 0.036) and rm.met is False and "jax.jit(jax.grad)" in rm.detail
+    assert "matrix products alone take 35.0 ms (0.97×)" in rm.detail  # what bounds it
+    (dr,) = by_what(found, "gradient / faster framework (CPU)", "delta_rule on numpy")
+    assert dr.measured == pytest.approx(0.030 / 0.036) and dr.met is True
+    (fw,) = by_what(found, "gradient / forward", "row_major_batch on numpy")
+    assert fw.measured == pytest.approx(0.040 / 0.015) and fw.met is True  # 2.67 ≤ 3.3
+    assert not [t for t in found if "GPU" in t.what]  # no GPU rows, no GPU targets
+
+
+def test_gpu_targets_are_against_torch_autograd_and_the_matmul_rate():
+    gpu = "NVIDIA H100"
+    rows = [
+        row("row_major_batch", "torch", "gradient", 0.0021, gpu),
+        row("row_major_batch", "torch", "forward", 0.0007, gpu),
+        row("torch.autograd", "torch", "gradient", 0.0020, gpu),
+        SpeedRow(NET, "float64", gpu, "matmul", "torch", "matmul", 0.0005, 0.0005, 5, 1e9),
+    ]
+    found = hand_derived.targets(rows)
+    (ratio,) = by_what(found, "gradient / torch.autograd (GPU)", "row_major_batch on torch")
+    assert ratio.measured == pytest.approx(1.05) and ratio.met is True
+    (flops,) = by_what(found, "FLOP rate / plain matmul's (GPU)", "row_major_batch on torch")
+    assert flops.measured == pytest.approx((1e9 / 0.0021) / (1e9 / 0.0005)) and flops.met is None and flops.limit is None
+    rows[0] = row("row_major_batch", "torch", "gradient", 0.0022, gpu)
+    (ratio,) = by_what(hand_derived.targets(rows), "gradient / torch.autograd (GPU)", "row_major_batch on torch")
+    assert ratio.met is False
+
+
+def test_gradient_flops_count_two_products_per_layer_but_the_first():
+    # (3 → 4 → 2), batch 5: forward 2·5·(12 + 8); backward ∂W: 2·5·(12 + 8), ∂Z for layer 2 only: 2·5·8
+    assert hand_derived.forward_flops((3, 4, 2), 5) == 200
+    assert hand_derived.gradient_flops((3, 4, 2), 5) == 200 + 200 + 80
+
+
+def test_section_says_not_measured_without_bench_json(tmp_path):
+    assert speed_section.load(tmp_path / "bench.json") is None
+    section = speed_section.section(None, tmp_path)
+    assert "Not measured" in section.intro and "make bench" in section.intro and not section.tables
+
+
+def test_unreadable_or_old_bench_json_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "bench.json"
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="bench.json: not a bench.json"):
+        speed_section.load(path)
+    path.write_text(json.dumps({"schema": 0}))
+    with pytest.raises(ValueError, match="schema 0, expected 1; rerun `make bench`"):
+        speed_section.load(path)
