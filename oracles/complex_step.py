@@ -13,14 +13,19 @@ pass that is analytic in θ and never compares complex numbers:
   with the largest real part): exact away from kinks; at a kink the
   branch taken is the left-hand one, like the hand derivation.
 
-Written independently of ``reference/``, like the other oracles.
-Cost: one complex forward pass per parameter.
+Written independently of ``reference/``, like the other oracles (it takes
+only the network's structure and masks from there, and the generic batching
+of ``oracles.perturbation_batches``, which differentiates nothing).
+Cost: one complex evaluation per parameter, batched: each reuses the
+unperturbed pass below the moved layer (``gradients``); ``objective`` is the
+whole complex forward pass, for one set of complex parameters.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from oracles import perturbation_batches as batches
 from oracles import user_functions
 from reference.network import MLP, Params
 
@@ -39,8 +44,13 @@ def _sigmoid(z):
 
 def _tanh(z):
     s = _sign_of_real(z)
-    e = np.exp(-2.0 * s * z)  # |e| ≤ 1
-    return s * (1.0 - e) / (1.0 + e)
+    e = (-2.0 * s) * z
+    np.exp(e, out=e)  # |e| ≤ 1
+    d = 1.0 + e
+    np.subtract(1.0, e, out=e)
+    e /= d
+    e *= s  # s (1 − e)/(1 + e): in place, the cost is the one complex exp
+    return e
 
 
 def _softplus(z):
@@ -108,14 +118,65 @@ def objective(mlp: MLP, params, X, Y):
     return np.mean(_per_sample_loss(mlp.loss, mlp.activations[-1], a, Y))
 
 
+def _complex_dtype(dtype: np.dtype):
+    return np.complex64 if dtype == np.float32 else np.complex128
+
+
+def _step(dtype: np.dtype) -> float:
+    return H if dtype == np.float64 else 1e-20  # any h ≪ √ε·|θ| works; stay above the dtype's tiny
+
+
 def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> Params:
-    """Every ∂E/∂θ as Im E(θ + i h)/h, same structure and dtype as ``params``."""
+    """Every ∂E/∂θ as Im E(θ + i h)/h, same structure and dtype as ``params``.
+
+    The evaluations are batched (``oracles.perturbation_batches``): each
+    element's E(θ + i h) reuses the unperturbed forward pass below its layer,
+    and many elements are moved in one pass above it — the same complex
+    arithmetic as ``objective``, with this module's own activations and loss.
+    A masked weight moves nothing: its derivative is 0."""
     for name in mlp.activations:
         _activation(name)  # raises ValueError for an activation it cannot evaluate
     dtype = params[0][0].dtype
-    complex_dtype = np.complex64 if dtype == np.float32 else np.complex128
-    step = 1e-30 if dtype == np.float64 else 1e-20  # any h ≪ √ε·|θ| works; stay above the dtype's tiny
-    work = [[W.astype(complex_dtype), None if b is None else b.astype(complex_dtype)] for W, b in params]
+    step = _step(dtype)
+    objective = batches.Objective(
+        mlp, params, X, Y, dtype=_complex_dtype(dtype),
+        activation=lambda l: _activation(mlp.activations[l - 1]),
+        per_sample=lambda y, z: _per_sample_loss(mlp.loss, mlp.activations[-1], z, y),
+        kinks=False,
+    )
+    shift = objective.dtype.type(1j * step)
+    result, jobs = [], []
+    for l, pair in enumerate(params, start=1):
+        grads = []
+        for which, array in enumerate(pair):
+            if array is None:
+                grads.append(None)
+                continue
+            g = np.zeros(array.shape, dtype=dtype)
+            grads.append(g)
+            mask = mlp.mask(l) if which == 0 else None
+            moved = np.arange(array.size) if mask is None else np.flatnonzero(mask.reshape(-1))
+
+            def finish(flat, E, changed, g=g.reshape(-1)):
+                g[flat] = E[:, 0].imag / step
+
+            jobs.append(batches.Job(l, which, moved, 1, lambda flat: np.full((flat.size, 1), shift), finish))
+        result.append(tuple(grads))
+    objective.run(jobs)
+    return result
+
+
+def gradients_plain_loop(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, *, limit: int | None = None) -> Params:
+    """``gradients`` one element at a time, each a full complex forward pass
+    (``objective``): the cross-check of the batched evaluation and the
+    benchmark's "before" figure.  With ``limit``, only the first ``limit``
+    elements (in parameter order) are evaluated; the others are left NaN."""
+    for name in mlp.activations:
+        _activation(name)
+    dtype = params[0][0].dtype
+    step = _step(dtype)
+    work = [[W.astype(_complex_dtype(dtype)), None if b is None else b.astype(_complex_dtype(dtype))] for W, b in params]
+    budget = np.inf if limit is None else limit
     result = []
     for pair in work:
         grads = []
@@ -123,9 +184,12 @@ def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> Params:
             if array is None:
                 grads.append(None)
                 continue
-            g = np.empty(array.shape, dtype=dtype)
+            g = np.full(array.shape, np.nan, dtype=dtype)
             flat, g_flat = array.reshape(-1), g.reshape(-1)
             for k in range(flat.size):
+                if budget <= 0:
+                    break
+                budget -= 1
                 theta = flat[k]
                 flat[k] = theta + 1j * step
                 g_flat[k] = objective(mlp, work, X, Y).imag / step
