@@ -5,10 +5,11 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 
 from tqdm import tqdm
 
-from reports import agreement, bugs, delta_forms, environment, examples, training_section
+from reports import agreement, bugs, delta_forms, environment, examples, speed_section, training_section
 from reports.model import SCHEMA, Report
 from reports.sweep import SCALES, report_cases
 
@@ -20,6 +21,7 @@ class Options:
     device: str = "auto"  # auto | cpu | gpu
     workers: int = 1
     plugins: tuple[str, ...] = ()  # modules that register activations/losses, imported first
+    bench: Path | None = None  # a bench.json from `make bench` for the Speed section (none: "not measured")
 
 
 def load_plugins(plugins: tuple[str, ...]) -> None:
@@ -70,6 +72,7 @@ def build(options: Options, progress: bool = True) -> Report:
     from reports import timing  # imported here: it loads matplotlib
 
     load_plugins(options.plugins)
+    bench = speed_section.load(options.bench) if options.bench is not None else None  # a bad file fails first
     env = environment.collect()
     if options.device == "gpu" and not env["gpu"]["present"]:
         raise ValueError("--device gpu: no CUDA GPU visible to torch on this machine")
@@ -93,6 +96,7 @@ def build(options: Options, progress: bool = True) -> Report:
         bugs.section(mutant_rows),
         training_section.section(trained, training_section.plot(trained)),
         timing.section(timing_rows, figures),
+        speed_section.section(bench, options.bench.parent if options.bench is not None else Path(".")),
     )
     data = {
         "schema": SCHEMA,
@@ -106,6 +110,7 @@ def build(options: Options, progress: bool = True) -> Report:
         "mutants": bugs.json_rows(mutant_rows),
         "timing": timing.json_rows(timing_rows),
         "training": training_section.json_data(trained),
+        "benchmark": bench,
     }
     return Report(
         "Backpropagation correctness report", summary(rows, mutant_rows, example_rows, env), sections, data

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         report = build(
-            Options(args.seed, args.quick, args.device, args.workers, tuple(args.plugin)), progress=not args.no_progress
+            Options(args.seed, args.quick, args.device, args.workers, tuple(args.plugin), bench=args.out / "bench.json"), progress=not args.no_progress
         )
     except (ValueError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,0 +1,5 @@
+import sys
+
+from reports.bench.cli import main
+
+sys.exit(main())

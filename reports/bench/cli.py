@@ -1,0 +1,100 @@
+"""``python -m reports.bench`` (``make bench``): measure, print, write bench.json."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+from pathlib import Path
+
+from reports.bench import threads
+
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "out"
+BENCH_SCHEMA = 1
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m reports.bench", description=__doc__)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for bench.json and the plot (default {DEFAULT_OUT})")
+    parser.add_argument("--quick", action="store_true", help="the smaller network only, fewer rounds (about a minute)")
+    parser.add_argument("--threads", type=_positive, default=threads.usable_cores(), help="threads for every library (default: the usable cores)")
+    parser.add_argument("--rounds", type=_positive, default=None, help="timed rounds per method (default 7, quick 3)")
+    return parser.parse_args(argv)
+
+
+def _table(headers, rows) -> str:
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=headers, tablefmt="github")
+
+
+def run(quick: bool, rounds: int | None) -> dict[str, object]:
+    from reports.bench import hand_derived, numerical
+
+    started = time.perf_counter()
+    rows = hand_derived.measure(quick=quick, rounds=rounds)
+    found = hand_derived.targets(rows)
+    numbers = numerical.measure(quick=quick)
+    return {
+        "schema": BENCH_SCHEMA,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "quick": quick,
+        "threads": threads.record(),
+        "machine": _machine(),
+        "hand_derived": hand_derived.json_data(rows, found),
+        "numerical": numbers,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _machine() -> dict[str, object]:
+    import torch
+
+    from reports.environment import collect
+
+    env = collect()
+    return {
+        "cpu": env["cpu"],
+        "cpu_count": env["cpu_count"],
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "gpu_note": None if torch.cuda.is_available() else "no CUDA GPU visible to torch: the GPU targets were not measured",
+    }
+
+
+def render_text(data: dict) -> str:
+    """The tables ``make bench`` prints (the report's Speed section shows the same)."""
+    from reports import speed_section
+
+    parts = [speed_section.describe_machine(data)]
+    for table in speed_section.tables(data):
+        parts += ["", table.caption, _table(table.headers, table.rows)]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        threads.pin(args.threads)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from reports.bench import numerical
+    from reports.io import write_atomic, write_bytes_atomic
+
+    data = run(args.quick, args.rounds)
+    figure = numerical.plot(data["numerical"])
+    write_bytes_atomic(args.out / figure.name, figure.png)
+    data["numerical"]["figure"] = figure.name
+    write_atomic(args.out / "bench.json", json.dumps(data, indent=2, allow_nan=False) + "\n")
+    print(render_text(data))
+    print(f"\nwrote {args.out / 'bench.json'} and {figure.name} in {data['seconds']:.0f} s", file=sys.stderr)
+    return 0
