@@ -79,3 +79,38 @@ def test_unreadable_or_old_bench_json_is_refused_naming_the_file(tmp_path):
     path.write_text(json.dumps({"schema": 0}))
     with pytest.raises(ValueError, match="schema 0, expected 1; rerun `make bench`"):
         speed_section.load(path)
+
+
+def test_section_shows_the_targets_and_the_numerical_oracles(tmp_path):
+    from dataclasses import asdict
+
+    from reports.bench import numerical
+
+    rows = [row("row_major_batch", "numpy", "gradient", 0.040), row("row_major_batch", "numpy", "forward", 0.015),
+            row("jax.jit(jax.grad)", "jax", "gradient", 0.036)]
+    target = [
+        numerical.TargetRow("central", "batched", "net", 26122, 128, "float64", 1.5, 2.9, 3, 2, False, 26122, ""),
+        numerical.TargetRow("central", "plain loop", "net", 26122, 128, "float64", 25.0, 50.0, 3, 1, True, 200, "estimated"),
+        numerical.TargetRow("complex_step", "batched", "net", 26122, 128, "float64", 2.4, 4.6, 3, 2, False, 26122, ""),
+    ]
+    bounds = [numerical.BoundRow("central", 557973504, 1.66, 0.93, 2, 0.46, 1.5, "")]
+    growth = [numerical.GrowthRow("central", "width", "net", 16, 2, 714, 32, 0.01, 0.02, 2)]
+    data = {
+        "schema": 1, "created": "2026-11-24T00:00:00+00:00", "quick": False, "seconds": 120.0,
+        "threads": {"usable_cores": 2, "blas": [{"library": "openblas", "version": "0.3", "threads": 2}], "torch_threads": 2, "jax_cpu_threads": "2 cores"},
+        "machine": {"cpu": "CPU", "cpu_count": 2, "gpu": None, "gpu_note": "no CUDA GPU visible to torch: the GPU targets were not measured"},
+        "hand_derived": hand_derived.json_data(rows, hand_derived.targets(rows)),
+        "numerical": {"target": [asdict(r) for r in target], "bounds": [asdict(b) for b in bounds], "growth": [asdict(g) for g in growth]},
+    }
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(data))
+    section = speed_section.section(speed_section.load(path), tmp_path)
+    assert "GPU targets were not measured" in section.intro
+    targets, times, oracles_table, growth_table = section.tables
+    verdicts = {r[0]: r[6] for r in targets.rows}
+    assert verdicts == {"gradient / forward": "met", "gradient / faster framework (CPU)": "NOT MET"}
+    assert targets.marks == tuple("fail" if r[6] == "NOT MET" else "" for r in targets.rows)
+    by_oracle = {r[0]: r for r in oracles_table.rows}
+    assert by_oracle["central"][7] == "NOT MET" and by_oracle["central"][5] == "17×" and "(est.)" in by_oracle["central"][4]
+    assert by_oracle["complex_step"][7] == "met"
+    assert len(growth_table.rows) == 1
