@@ -20,7 +20,8 @@ from reports.io import write_atomic, write_bytes_atomic
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: an int ≥ 1."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}")
@@ -33,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="a smaller sweep and timing ladder (under a minute)")
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to time: auto uses a GPU when present")
-    parser.add_argument("--workers", type=_positive, default=1, help="processes for the agreement sweep (default 1)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="processes for the agreement sweep (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument(
         "--plugin", action="append", default=[], metavar="MODULE",

@@ -16,6 +16,7 @@ from oracles import complex_step, finite_differences, perturbation_batches
 from oracles.checks import on_a_kink
 from reference import MLP
 from reference.strategies import cases, make_case, networks
+from tests.test_trust import exact_kink_case
 
 NUMERICAL = {"central": finite_differences.central, "richardson": finite_differences.richardson}
 PLAIN_LOOP = {"central": finite_differences.central_plain_loop, "richardson": finite_differences.richardson_plain_loop}
@@ -153,19 +154,9 @@ def test_masked_weights_cost_nothing_and_match_the_loop_exactly():
 # --- kinks ----------------------------------------------------------------------------------
 
 
-def _exact_kink_case(activation: str):
-    """First-layer pre-activations exactly 0 for two samples (zero inputs, zero biases)."""
-    mlp = MLP((3, 4, 4, 2), (activation, activation, "identity"), "squared_error", pieces=2)
-    case = make_case(mlp, seed=3, scale=1.0, batch=4)
-    params = [(W, np.zeros_like(b)) if l == 0 else (W, b) for l, (W, b) in enumerate(case.params)]
-    X = case.X.copy()
-    X[:2] = 0.0
-    return mlp, params, X, case.Y
-
-
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu", "maxout"])
 def test_kinks_are_flagged_and_bracketed_as_by_the_loop(activation):
-    mlp, params, X, Y = _exact_kink_case(activation)
+    mlp, params, X, Y = exact_kink_case(activation)
     for oracle in NUMERICAL:
         fast = NUMERICAL[oracle](mlp, params, X, Y)
         assert sum(int(k.sum()) for k in _arrays(fast.kinked)) > 0

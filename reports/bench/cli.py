@@ -10,24 +10,18 @@ import time
 from pathlib import Path
 
 from reports.bench import threads
+from reports.cli import positive_int
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "out"
 BENCH_SCHEMA = 1
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}")
-    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m reports.bench", description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for bench.json and the plot (default {DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="the smaller network only, fewer rounds (about a minute)")
-    parser.add_argument("--threads", type=_positive, default=threads.usable_cores(), help="threads for every library (default: the usable cores)")
-    parser.add_argument("--rounds", type=_positive, default=None, help="timed rounds per method (default 7, quick 3)")
+    parser.add_argument("--threads", type=positive_int, default=threads.usable_cores(), help="threads for every library (default: the usable cores)")
+    parser.add_argument("--rounds", type=positive_int, default=None, help="timed rounds per method (default 7, quick 3)")
     return parser.parse_args(argv)
 
 

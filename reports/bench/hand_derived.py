@@ -105,25 +105,23 @@ def _ours(mlp: MLP, params, X, Y, library: str, wait: Callable[[object], object]
     L = mlp.depth
     for notation, path in fast.FAST_PATHS.items():
         W, b = path.prepare(mlp, params)
+        gradient = fast.core_for(mlp, notation, X)  # jitted for jax arrays: XLA compiles our equations
+        forward = (
+            (lambda W, b, X: row_major_batch.forward(mlp, W, b, X)[1][L])
+            if notation == "row_major_batch"
+            else (lambda W, b, X: delta_rule.batch_forward(mlp, W, b, X.T)[1][L])
+        )
         if library == "jax":
-            import jax
-
-            gradient = fast.compiled(mlp, notation)
-            forward = jax.jit(
-                (lambda W, b, X: row_major_batch.forward(mlp, W, b, X)[1][L])
-                if notation == "row_major_batch"
-                else (lambda W, b, X: delta_rule.batch_forward(mlp, W, b, X.T)[1][L])
-            )
-        else:
-            gradient = (lambda core: lambda W, b, X, Y: core(mlp, W, b, X, Y))(path.core)
-            forward = (
-                (lambda W, b, X: row_major_batch.forward(mlp, W, b, X)[1][L])
-                if notation == "row_major_batch"
-                else (lambda W, b, X: delta_rule.batch_forward(mlp, W, b, X.T)[1][L])
-            )
+            forward = _jit(forward)
         found[(notation, library, "gradient")] = (lambda g, W, b: lambda: wait(g(W, b, X, Y)))(gradient, W, b)
         found[(notation, library, "forward")] = (lambda f, W, b: lambda: wait(f(W, b, X)))(forward, W, b)
     return found
+
+
+def _jit(function):
+    import jax
+
+    return jax.jit(function)
 
 
 def _torch_arrays(case, device: str):
