@@ -8,6 +8,7 @@ For the report: ``python -m reports --plugin examples.register_activation``
 
 import numpy as np
 
+import oracles
 import reference
 
 
@@ -20,7 +21,7 @@ def d_softsign(z, xp):
 
 
 if "softsign" not in reference.ACTIVATIONS:
-    reference.register_activation("softsign", softsign, d_softsign, output_range=(-1.0, 1.0))
+    oracles.register_activation("softsign", softsign, d_softsign, output_range=(-1.0, 1.0))
 
 if __name__ == "__main__":
     mlp = reference.MLP((3, 5, 2), ("softsign", "identity"), "squared_error")
@@ -32,6 +33,6 @@ if __name__ == "__main__":
         return 1.0 / (1.0 + xp.sqrt(z * z))
 
     try:
-        reference.register_activation("softsign_wrong", softsign, wrong)
+        oracles.register_activation("softsign_wrong", softsign, wrong)
     except ValueError as error:
         print("refused:", str(error).splitlines()[0])

@@ -1,93 +1,115 @@
-"""Check gradients computed by any means against several oracles at once.
+"""Check gradients you computed by any means: the entry points, on one engine.
 
-``check_network_gradients`` is the default check: it runs each oracle,
-compares with the tolerance policy, and returns one frozen ``Verdict``.
+    check_gradient(f, grad, x)                      # any function: grad(x) = ∂f/∂x
+    check_network_gradients(mlp, params, X, Y, grads)  # a network's ∂E/∂(W^l, b^l)
+    check_projections(mlp, params, X, Y, grads)     # a network too large for elementwise checks
 
-* float32 gradients are judged against oracles run on float64 copies of the
-  parameters and data, with the float32 tolerances (the conversion is explicit
-  and stated in the verdict).
-* Where some pre-activation sits *exactly* on a relu/leaky_relu/maxout kink,
-  the derivative there is a convention (torch and the hand derivations take
-  the left-hand value, jax.grad the right-hand one for leaky_relu), so the
-  exact oracles are skipped with that reason and the kink-aware numerical
-  oracle decides: a value between the one-sided derivatives passes.
+Each builds a problem (``oracles.problems``) and calls ``judge``: every chosen
+oracle answers it, each answer is compared with the claimed gradient
+(``oracles.comparison``), and the comparisons make one ``Verdict``.  An oracle
+that cannot run on the problem is reported as skipped, with the reason.
+Every one has an ``assert_`` form for pytest that raises with the worst
+element named.
+
+* float32 gradients are judged against oracles run on float64 copies, with
+  the float32 tolerances (the conversion is explicit and stated in the verdict).
+* Where some pre-activation of a network sits *exactly* on a relu/leaky_relu/
+  maxout kink, the derivative there is a convention (torch and the hand
+  derivations take the left-hand value, jax.grad the right-hand one for
+  leaky_relu), so the exact oracles are skipped with that reason and the
+  kink-aware numerical oracle decides: a value between the one-sided
+  derivatives passes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from oracles.comparison import Comparison, compare
-from reference.network import MLP, Params, _forward, check_batch, check_params
+from oracles import trees
+from oracles.comparison import Answer, asserting, judge
+from oracles.frameworks import OracleCannotRun
+from oracles.numerical import stencils
+from oracles.numerical.evaluators import network_fixed
+from oracles.problems import FunctionProblem, NetworkProblem, scalar, takes_xp
+from oracles.registry import DEFAULT_ORACLES, ORACLES
+from oracles.tolerances import tolerance_for
+from oracles.verdict import Verdict
+from reference.mlp import MLP, Params
+from reference.validation import check_array, check_grads, check_network_inputs
 
-DEFAULT_ORACLES = ("jax", "torch", "complex_step")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of checking one set of gradients against several oracles."""
-
-    implementation: str
-    ok: bool
-    comparisons: tuple[Comparison, ...]
-    skipped: tuple[tuple[str, str], ...]  # (oracle, why it did not run)
-    note: str  # e.g. the float64 promotion for float32 gradients
-
-    @property
-    def oracles_ran(self) -> tuple[str, ...]:
-        return tuple(c.oracle for c in self.comparisons)
-
-    @property
-    def worst(self) -> Comparison:
-        failing = [c for c in self.comparisons if not c.ok]
-        return max(failing or self.comparisons, key=lambda c: c.error / c.tolerance.limit)
-
-    def message(self) -> str:
-        lines = [f"{self.implementation}: {'OK' if self.ok else 'WRONG'} against {', '.join(self.oracles_ran)}"]
-        lines += [f"  {c.message()}" for c in self.comparisons]
-        lines += [f"  {oracle} skipped: {why}" for oracle, why in self.skipped]
-        if self.note:
-            lines.append(f"  note: {self.note}")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.message()
+ALL_ORACLES: tuple[str, ...] = tuple(ORACLES)
 
 
-def _check_grads(mlp: MLP, params: Params, grads: object, dtype: np.dtype) -> None:
-    if not isinstance(grads, (list, tuple)) or len(grads) != len(params):
-        raise TypeError(f"grads must be a list of (dW, db) pairs shaped like params ({len(params)} layers); got {type(grads).__name__}")
-    for l, ((W, b), pair) in enumerate(zip(params, grads), start=1):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise TypeError(f"grads[{l - 1}] must be a (dW, db) pair for layer {l}")
-        for symbol, param, grad in (("W", W, pair[0]), ("b", b, pair[1])):
-            if param is None:
-                if grad is not None:
-                    raise ValueError(f"grads[{l - 1}] has d{symbol}^{l} but layer {l} has no bias")
-                continue
-            if not isinstance(grad, np.ndarray):
-                raise TypeError(f"grads[{l - 1}]: d{symbol}^{l} must be a numpy.ndarray; got {type(grad).__name__}")
-            if grad.shape != param.shape:
-                raise ValueError(f"grads[{l - 1}]: d{symbol}^{l} must have shape {param.shape}; got {grad.shape}")
-            if grad.dtype != dtype:
-                raise TypeError(f"grads[{l - 1}]: d{symbol}^{l} has dtype {grad.dtype} but the parameters are {dtype}")
+def judge_problem(
+    problem,
+    ours: Sequence[np.ndarray],
+    oracles: Sequence[str],
+    *,
+    implementation: str,
+    dtype: np.dtype,
+    skipped: Sequence[tuple[str, str]] = (),
+    note: str = "",
+) -> Verdict:
+    """The engine: each of ``oracles`` answers ``problem``, each answer is
+    compared with ``ours`` (the claimed gradient, one array per leaf of
+    ``problem.layout``), and the comparisons make one verdict.  An element no
+    oracle that ran could resolve is listed as not judged, and fails it."""
+    comparisons, skipped, resolved_by_any = [], list(skipped), None
+    for name in oracles:
+        try:
+            answer = ORACLES[name].answer(problem)
+        except OracleCannotRun as why:
+            skipped.append((name, str(why)))
+            continue
+        comparison, resolved = judge(
+            problem.layout.names, ours, answer, implementation=implementation, tolerance=tolerance_for(dtype, name), dtype=dtype
+        )
+        comparisons.append(comparison)
+        resolved_by_any = resolved if resolved_by_any is None else [r | s for r, s in zip(resolved_by_any, resolved)]
+    unjudged = ()
+    if resolved_by_any is not None:
+        unjudged = tuple(
+            trees.element(name, index) for name, r in zip(problem.layout.names, resolved_by_any) for index in np.argwhere(~r)
+        )
+    elements = sum(int(np.size(a)) for a in ours)
+    return Verdict(implementation, tuple(comparisons), tuple(skipped), note, unjudged, elements)
 
 
-def on_a_kink(mlp: MLP, params: Params, X: np.ndarray) -> bool:
-    """Whether some pre-activation sits exactly on a kink (relu/leaky_relu at 0,
-    a maxout tie) for some sample."""
-    zs, _ = _forward(mlp, params, X)
-    for l, z in enumerate(zs, start=1):
-        activation = mlp.activation(l)
-        if any(np.any(z == kink) for kink in activation.kinks):
-            return True
-        if activation.pieces:
-            top_two = np.sort(z, axis=-1)[..., -2:]
-            if np.any(top_two[..., 0] == top_two[..., 1]):
-                return True
-    return False
+def _kink_policy(problem, chosen: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """On a kink, the exact oracles' value is their framework's convention: skip
+    them and let the kink-aware numerical oracles decide (central if none was chosen)."""
+    if not problem.on_a_kink():
+        return chosen, []
+    reason = (
+        "a pre-activation sits exactly on a kink, where the derivative is a convention "
+        "(jax.grad takes the right-hand value for leaky_relu); the kink-aware numerical oracle decides"
+    )
+    skipped = [(name, reason) for name in chosen if not ORACLES[name].numerical]
+    return [name for name in chosen if ORACLES[name].numerical] or ["central"], skipped
+
+
+def _check_implementation(implementation: object) -> str:
+    if not isinstance(implementation, str):
+        raise TypeError(f"implementation must be a name (str); got {implementation!r}")
+    return implementation
+
+
+# --- networks --------------------------------------------------------------------------------
+
+
+def _check_network_oracles(oracles: object) -> list[str]:
+    if isinstance(oracles, str) or not isinstance(oracles, (list, tuple)) or not oracles:
+        raise ValueError(f"oracles must be a non-empty sequence of names from {list(ORACLES)}; got {oracles!r}")
+    for name in oracles:
+        if name not in ORACLES:
+            raise ValueError(f"unknown oracle {name!r} in oracles; registered: {', '.join(ORACLES)}")
+    return list(oracles)
+
+
+def _float64(params: Params) -> Params:
+    return [(W.astype(np.float64), None if b is None else b.astype(np.float64)) for W, b in params]
 
 
 def check_network_gradients(
@@ -102,40 +124,227 @@ def check_network_gradients(
 ) -> Verdict:
     """Judge ``grads`` — ∂E/∂(W^l, b^l) of the canonical mean objective,
     computed by any means — against each of ``oracles``."""
-    import oracles as registry  # the package, for its registry and entry points
-
-    dtype = check_params(mlp, params)
-    check_batch(mlp, X, Y, dtype)
-    _check_grads(mlp, params, grads, dtype)
-    if isinstance(oracles, str) or not oracles:
-        raise ValueError(f"oracles must be a non-empty sequence of names from {list(registry.ORACLES)}; got {oracles!r}")
-    for name in oracles:
-        if name not in registry.ORACLES:
-            raise ValueError(f"unknown oracle {name!r} in oracles; registered: {', '.join(registry.ORACLES)}")
+    dtype = check_network_inputs(mlp, params, X, Y)
+    check_grads(mlp, grads, dtype)
+    chosen = _check_network_oracles(oracles)
+    _check_implementation(implementation)
     note = ""
     if dtype == np.float32:
-        params = [(W.astype(np.float64), None if b is None else b.astype(np.float64)) for W, b in params]
-        X, Y = X.astype(np.float64), Y.astype(np.float64)
+        params, X, Y = _float64(params), X.astype(np.float64), Y.astype(np.float64)
         note = "float32 gradients judged against oracles run on float64 copies, with float32 tolerances"
-    chosen = list(oracles)
-    skipped = []
-    if on_a_kink(mlp, params, X):
-        reason = (
-            "a pre-activation sits exactly on a kink, where the derivative is a convention "
-            "(jax.grad takes the right-hand value for leaky_relu); the kink-aware numerical oracle decides"
-        )
-        skipped = [(name, reason) for name in chosen if registry.ORACLES[name].numerical is None]
-        chosen = [name for name in chosen if registry.ORACLES[name].numerical is not None] or ["central"]
-    comparisons = []
-    for name in chosen:
-        desired, numerical = registry.answer(mlp, params, X, Y, name)
-        comparisons.append(compare(grads, desired, implementation=implementation, oracle=name, numerical=numerical))
-    return Verdict(implementation, all(c.ok for c in comparisons), tuple(comparisons), tuple(skipped), note)
+    problem = NetworkProblem(mlp, params, X, Y)
+    chosen, skipped = _kink_policy(problem, chosen)
+    ours = problem.layout.flatten(grads)
+    return judge_problem(problem, ours, chosen, implementation=implementation, dtype=dtype, skipped=skipped, note=note)
 
 
-def assert_network_gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, grads: Params, **options) -> Verdict:
-    """``check_network_gradients``, raising ``AssertionError`` with the worst element when wrong."""
-    verdict = check_network_gradients(mlp, params, X, Y, grads, **options)
-    if not verdict.ok:
-        raise AssertionError(verdict.message())
-    return verdict
+assert_network_gradients = asserting(check_network_gradients)
+
+
+# --- any function -------------------------------------------------------------------------------
+
+
+def _check_callable(value: Any, name: str) -> None:
+    if not callable(value):
+        raise TypeError(f"{name} must be callable; got {type(value).__name__} {value!r:.60}")
+
+
+def _arguments(x: Any) -> tuple[tuple, list[str]]:
+    """The positional arguments and their root names."""
+    if isinstance(x, tuple) and not hasattr(x, "_fields"):
+        if not x:
+            raise ValueError("x must hold at least one argument; got an empty tuple")
+        return x, [f"args[{i}]" for i in range(len(x))]
+    return (x,), ["x"]
+
+
+def _check_argnums(argnums: Any, count: int) -> tuple[tuple[int, ...], bool]:
+    """The chosen argument positions, and whether one gradient (not a tuple) is expected."""
+    single = not isinstance(argnums, (tuple, list))
+    numbers = (argnums,) if single else tuple(argnums)
+    if not numbers:
+        raise ValueError("argnums must name at least one argument; got ()")
+    for n in numbers:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"argnums must be an int or a tuple of ints; got {argnums!r}")
+        if not -count <= n < count:
+            raise ValueError(f"argnums={argnums!r} is out of range: x holds {count} argument(s) (a tuple x is the positional arguments)")
+    normalised = tuple(int(n) % count for n in numbers)
+    if len(set(normalised)) != len(normalised):
+        raise ValueError(f"argnums={argnums!r} names an argument twice")
+    return normalised, single
+
+
+def _check_function_oracles(oracles: Any) -> tuple[str, ...]:
+    if oracles is None:
+        return ALL_ORACLES
+    if isinstance(oracles, str) or not isinstance(oracles, (list, tuple)):
+        raise TypeError(f"oracles must be None or a sequence of names from {list(ALL_ORACLES)}; got {oracles!r}")
+    if not oracles:
+        raise ValueError(f"oracles must name at least one of {list(ALL_ORACLES)}; got {oracles!r}")
+    for name in oracles:
+        if name not in ALL_ORACLES:
+            raise ValueError(f"unknown oracle {name!r} in oracles; known: {', '.join(ALL_ORACLES)}")
+    if len(set(oracles)) != len(oracles):
+        raise ValueError(f"oracles names an oracle twice: {oracles!r}")
+    return tuple(name for name in ALL_ORACLES if name in oracles)  # a fixed, readable order
+
+
+def _check_leaf(path: str, leaf: Any, differentiated: bool) -> None:
+    """A leaf of x: a float32/float64 array (integer data may ride along undifferentiated)."""
+    if leaf is None:
+        return
+    if not isinstance(leaf, np.ndarray):
+        raise TypeError(f"x leaf {path} must be a float32 or float64 numpy.ndarray; got {type(leaf).__name__}")
+    if differentiated and leaf.dtype not in (np.float32, np.float64):
+        raise TypeError(f"x leaf {path} must be float32 or float64 to be differentiated; got dtype {leaf.dtype}")
+    if leaf.dtype.kind not in "biuf" or (leaf.dtype.kind == "f" and leaf.dtype not in (np.float32, np.float64)):
+        raise TypeError(f"x leaf {path} must be float32 or float64 (or integer data not differentiated); got dtype {leaf.dtype}")
+    if leaf.dtype.kind == "f":
+        check_array(leaf, f"x leaf {path}", None, symbol=path)
+
+
+def _gradient_leaves(gradient: Any, problem: FunctionProblem, argnums: tuple[int, ...], single: bool) -> list[np.ndarray]:
+    """Our gradient's leaves, in the problem's leaf order, checked against the arguments."""
+    if single:
+        gradient = (gradient,)
+    elif not isinstance(gradient, (tuple, list)) or len(gradient) != len(argnums):
+        raise ValueError(f"grad must return a tuple of {len(argnums)} gradients for argnums={argnums!r}; got {type(gradient).__name__}")
+    leaves = []
+    for n, g in zip(argnums, gradient):
+        for path, arg_leaf, g_leaf in trees.matched(problem.args[n], g, problem.roots[n], "grad's result"):
+            if isinstance(g_leaf, np.floating):
+                g_leaf = np.asarray(g_leaf)
+            if not isinstance(g_leaf, np.ndarray):
+                raise TypeError(f"grad's result at {path} must be a numpy.ndarray; got {type(g_leaf).__name__}")
+            if g_leaf.dtype not in (np.float32, np.float64):
+                raise TypeError(f"grad's result at {path} must be float32 or float64; got dtype {g_leaf.dtype}")
+            if g_leaf.shape != arg_leaf.shape:
+                raise ValueError(f"grad's result at {path} has shape {g_leaf.shape}, but the argument {path} has shape {arg_leaf.shape}")
+            leaves.append(g_leaf)
+    if not leaves:
+        raise ValueError(f"the arguments chosen by argnums={argnums!r} hold no arrays to differentiate")
+    return leaves
+
+
+def check_gradient(
+    f: Callable,
+    grad: Callable,
+    x: Any,
+    *,
+    argnums: int | tuple[int, ...] = 0,
+    oracles: tuple[str, ...] | list[str] | None = None,
+    implementation: str = "grad",
+) -> Verdict:
+    """Judge the hand-written ``grad`` of the scalar function ``f`` at ``x``
+    against every applicable oracle (or those named in ``oracles``).
+
+    ``x``: one array, or a tuple of positional arguments (each may be a pytree:
+    nested lists, tuples and dicts of arrays, ``None`` for absent leaves; a
+    single argument that is itself a tuple must be wrapped: ``x=(params,)``).
+    ``argnums``: which argument(s) ``grad`` differentiates; an int → one
+    gradient, a tuple → a tuple of gradients, each shaped like its argument.
+    ``f(…, xp)`` written against the array namespace ``xp`` is run with
+    ``jax.numpy`` (``jax.grad``), ``torch`` (``torch.autograd``) and NumPy on
+    complex128 copies (complex step, after checking that ``f`` is complex-safe),
+    besides Richardson and central differences with ``xp = numpy``; a plain
+    NumPy ``f(x)`` gets the numerical oracles only, and the verdict says why.
+    Every oracle runs in float64 on copies of the inputs; a float32 gradient
+    is judged with the float32 tolerances."""
+    _check_callable(f, "f")
+    _check_callable(grad, "grad")
+    _check_implementation(implementation)
+    args, roots = _arguments(x)
+    chosen_argnums, single = _check_argnums(argnums, len(args))
+    chosen = _check_function_oracles(oracles)
+    for n, (a, root) in enumerate(zip(args, roots)):
+        for path, leaf in trees.leaves(a, root):
+            _check_leaf(path, leaf, n in chosen_argnums)
+
+    def copies() -> tuple:
+        return tuple(trees.map_leaves(a, lambda _, leaf: leaf.copy(), r) for a, r in zip(args, roots))
+
+    scalar(f(*copies(), **({"xp": np} if takes_xp(f) else {})), "f")
+    problem = FunctionProblem(f, args, roots, chosen_argnums)
+    ours = _gradient_leaves(grad(*copies(), **({"xp": np} if takes_xp(grad) else {})), problem, chosen_argnums, single)
+    dtype = np.dtype(np.float32) if any(g.dtype == np.float32 for g in ours) else np.dtype(np.float64)
+    note = ""
+    if dtype == np.float32 or any(leaf is not None and leaf.dtype == np.float32 for a, r in zip(args, roots) for _, leaf in trees.leaves(a, r)):
+        note = f"float32 inputs evaluated by every oracle on float64 copies; the {dtype.name} gradient judged with {dtype.name} tolerances"
+    return judge_problem(problem, ours, chosen, implementation=implementation, dtype=dtype, note=note)
+
+
+assert_gradient = asserting(check_gradient)
+
+
+# --- random projections ---------------------------------------------------------------------------
+
+
+def check_projections(
+    mlp: MLP,
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    grads: Params,
+    *,
+    directions: int = 8,
+    seed: int = 0,
+    implementation: str = "implementation",
+) -> Verdict:
+    """Judge float64 ``grads`` of a network too large for elementwise checks
+    along ``directions`` Gaussian directions over all parameters at once,
+    comparing the claimed directional derivative v·g with the measured one,
+    by a complex step along v:
+
+        D_v = Im E(θ + i h v) / h,   h = 1e-30,
+
+    one complex forward pass per direction whatever the parameter count.  A
+    complex step moves no real part, so it never steps across a relu or maxout
+    kink, and it has no subtraction, so D_v is exact to rounding.  Since
+    E[(v·∇E)²] = ‖∇E‖² for standard Gaussian v, the measured D_v estimate the
+    gradient's norm S = √mean(D_v²) without trusting the claimed g; the
+    normalised error of direction v is |v·g − D_v| / max(S, floor), judged
+    with the complex-step tolerance.
+
+    Detection limits (read these before trusting a pass):
+
+    * An error e = g − ∇E is seen only through v·e ~ N(0, ‖e‖²).  One direction
+      misses it with probability P(|N(0, 1)| < τ·S/‖e‖) ≈ 0.8·τ·S/‖e‖ when that
+      is small (τ the tolerance, 1e-12 in float64); k independent directions
+      miss it with that probability to the power k.  With the default k = 8,
+      an error of relative size ‖e‖/‖∇E‖ = 1e-9 is missed with probability
+      ≈ (8e-4)⁸ ≈ 2e-25; one of relative size 1e-12 about half the time.
+    * It cannot say which element is wrong: a failure names a direction
+      (``v·g[d]``), not W^l[i, j].  Follow up with an elementwise oracle on a
+      smaller network.
+    * It bounds the error vector as a whole: an error confined to a few
+      elements is seen in proportion to its norm, not its share of those elements.
+    * Exactly at a kink (a pre-activation equal to 0, a maxout tie) the complex
+      step takes the left-hand branch, the convention of the hand derivations."""
+    dtype = check_network_inputs(mlp, params, X, Y)
+    if dtype != np.float64:
+        raise TypeError(f"params must be float64 for the projection check; got {dtype}")
+    if isinstance(directions, bool) or not isinstance(directions, int) or directions < 1:
+        raise ValueError(f"directions must be a positive integer; got {directions!r}")
+    problem = NetworkProblem(mlp, params, X, Y)
+    g = trees.network_layout(grads).flatten(grads) if isinstance(grads, (list, tuple)) else None
+    if g is None or [a.shape for a in g] != [a.shape for a in problem.leaves]:
+        raise ValueError("grads must be a list of (dW, db) pairs with the shapes of params")
+    _check_implementation(implementation)
+    tolerance = tolerance_for(np.float64, "complex_step")
+    rng = np.random.default_rng(seed)
+    fixed = [np.zeros(a.shape, dtype=bool) if m is None else m for a, m in zip(problem.leaves, network_fixed(mlp, params))]
+    claimed, measured = [], []
+    for _ in range(directions):
+        v = [rng.standard_normal(a.shape) * ~absent for a, absent in zip(problem.leaves, fixed)]  # absent connections stay absent
+        measured.append(stencils.along(stencils.COMPLEX_STEP, problem.along(v))[0])
+        claimed.append(float(sum(np.sum(a * b) for a, b in zip(v, g))))
+    scale = max(float(np.sqrt(np.mean(np.square(measured)))), tolerance.floor)
+    layout = trees.Layout(("v·g",), lambda values: list(values), lambda items: list(items))
+    answer = Answer("complex_step", layout, [np.array(measured)])
+    comparison, _ = judge(layout.names, [np.array(claimed)], answer, implementation=implementation, tolerance=tolerance, scale=scale)
+    note = f"along {directions} random Gaussian directions over {sum(a.size for a in g)} parameters (seed {seed}); v·g[d] is direction d"
+    return Verdict(implementation, (comparison,), note=note, elements=sum(a.size for a in g))
+
+
+assert_projections = asserting(check_projections)

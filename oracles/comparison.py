@@ -1,14 +1,15 @@
-"""Compare an implementation's gradients with an oracle's and say where they differ.
+"""One comparison: an implementation's gradient against one oracle's answer.
 
-The oracle is ``desired``.  The result is a frozen record that names the worst
-element of every parameter (``W^2[3, 1]``), both values, the absolute,
-relative and normalised errors and the tolerance, with a readable message and
-an ``assert_`` form for pytest.
+The oracle is ``desired``.  Every leaf is judged element by element (the
+metric and its tolerance: ``oracles.tolerances``), and the result is one
+frozen ``Comparison`` that names the worst element (``W^2[3, 1]``,
+``args[0]['b'][2]``), both values, the absolute, relative and normalised
+errors and the tolerance.
 
-A numerical oracle also passes its ``NumericalGradient``; then each element is
-judged in one of three ways:
+A numerical oracle's ``Answer`` also carries error estimates and kink
+brackets; then each element is judged in one of three ways:
 
-* **compared** — |actual − desired| ≤ limit × scale (``oracles.tolerances``);
+* **compared** — |actual − desired| ≤ limit × scale;
 * **not differentiable here** — the stencil crossed a relu/leaky_relu/maxout
   kink: the element passes if ``actual`` lies within the one-sided derivatives
   (± limit × scale), instead of being reported as a mismatch;
@@ -19,18 +20,41 @@ judged in one of three ways:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 
+from oracles import trees
 from oracles.tolerances import Tolerance, oracle_kind, tolerance_for
 
 
 @dataclass(frozen=True)
-class ParameterComparison:
-    """The worst element of one parameter array, and how its elements were judged."""
+class Answer:
+    """One oracle's answer, shaped like what was differentiated (``layout``
+    flattens any of its fields): the gradient, and for a numerical oracle
+    each element's estimated absolute error, whether its stencil crossed a
+    kink, and there the one-sided derivatives (NaN elsewhere)."""
 
-    name: str  # "W^2" or "b^1"
+    oracle: str
+    layout: trees.Layout
+    gradients: Any
+    errors: Any = None
+    kinked: Any = None
+    lower: Any = None
+    upper: Any = None
+
+    def flat(self, field: str) -> list[np.ndarray] | None:
+        value = getattr(self, field)
+        return None if value is None else self.layout.flatten(value)
+
+
+@dataclass(frozen=True)
+class LeafComparison:
+    """The worst element of one leaf (``W^2``, ``x``), and how its elements were judged."""
+
+    name: str
     index: tuple[int, ...]
     actual: float
     desired: float
@@ -40,36 +64,54 @@ class ParameterComparison:
     kinked_worst: bool  # the worst element is one where the oracle stepped across a kink
     kinks: int  # elements "not differentiable here"
     unresolved: int  # elements the oracle could not resolve to the tolerance
+    compared: int  # elements judged
 
     @property
     def element(self) -> str:
-        return f"{self.name}[{', '.join(str(i) for i in self.index)}]"
+        return trees.element(self.name, self.index)
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One check: an implementation against one oracle."""
+    """One check: an implementation against one oracle, over every leaf."""
 
     implementation: str
     oracle: str
-    dtype: str
+    dtype: str  # the implementation's
     ok: bool
-    error: float  # worst normalised error over all parameters
+    error: float  # worst normalised error over all leaves
     tolerance: Tolerance
     scale: float  # max(G, floor), the normaliser
-    parameters: tuple[ParameterComparison, ...]
+    leaves: tuple[LeafComparison, ...]
 
     @property
-    def worst(self) -> ParameterComparison:
-        return max(self.parameters, key=lambda p: p.error)
+    def worst(self) -> LeafComparison:
+        return max(self.leaves, key=lambda p: p.error)
+
+    # the worst element, as the one-line record of a check reads it
+    @property
+    def element(self) -> str:
+        return self.worst.element
+
+    @property
+    def actual(self) -> float:
+        return self.worst.actual
+
+    @property
+    def desired(self) -> float:
+        return self.worst.desired
 
     @property
     def kinks(self) -> int:
-        return sum(p.kinks for p in self.parameters)
+        return sum(p.kinks for p in self.leaves)
 
     @property
     def unresolved(self) -> int:
-        return sum(p.unresolved for p in self.parameters)
+        return sum(p.unresolved for p in self.leaves)
+
+    @property
+    def compared(self) -> int:
+        return sum(p.compared for p in self.leaves)
 
     def message(self) -> str:
         w = self.worst
@@ -92,78 +134,44 @@ class Comparison:
         return self.message()
 
 
-def named_arrays(grads: list, argument: str) -> list[tuple[str, np.ndarray]]:
-    """``[("W^1", dW^1), ("b^1", db^1), …]``, leaving out absent (None) biases."""
-    named = []
-    for l, pair in enumerate(grads, start=1):
-        for symbol, array in zip(("W", "b"), pair):
-            if array is not None:
-                named.append((f"{symbol}^{l}", np.asarray(array)))
-    if not named:
-        raise ValueError(f"{argument} holds no arrays")
-    return named
-
-
-def _aligned(actual: list, desired: list) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
-    actual_named, desired_named = named_arrays(actual, "actual"), named_arrays(desired, "desired")
-    if [n for n, _ in actual_named] != [n for n, _ in desired_named]:
-        raise ValueError(f"actual holds {[n for n, _ in actual_named]}, desired {[n for n, _ in desired_named]}")
-    names = [n for n, _ in actual_named]
-    for name, (_, a), (_, d) in zip(names, actual_named, desired_named):
-        if a.shape != d.shape:
-            raise ValueError(f"{name}: actual has shape {a.shape}, desired {d.shape}")
-    return names, [a for _, a in actual_named], [d for _, d in desired_named]
-
-
-def compare(
-    actual: list,
-    desired: list,
+def judge(
+    names: Sequence[str],
+    actual: Sequence[np.ndarray],
+    answer: Answer,
     *,
     implementation: str,
-    oracle: str,
-    tolerance: Tolerance | None = None,
-    numerical=None,
-) -> Comparison:
-    """Compare two canonical gradient lists ``[(dW^1, db^1), …]``; ``desired`` is the oracle.
+    tolerance: Tolerance,
+    dtype: np.dtype | None = None,
+    scale: float | None = None,
+) -> tuple[Comparison, list[np.ndarray]]:
+    """The comparison of the leaves ``actual`` (named ``names``) with
+    ``answer``, and per leaf which elements the oracle resolved.
 
-    ``numerical`` (a ``NumericalGradient`` whose ``gradients`` are ``desired``)
-    adds the oracle's error estimates and kink brackets."""
-    names, actual_arrays, desired_arrays = _aligned(actual, desired)
-    dtype = actual_arrays[0].dtype
-    if (
-        tolerance is None
-        and dtype == np.float32
-        and desired_arrays[0].dtype != np.float64
-        and oracle_kind(oracle) not in ("analytic",)
-    ):
-        raise ValueError(
-            f"a float32 implementation is judged against a float64 oracle: run {oracle!r} on "
-            f"float64 copies of the parameters (oracles.check_network_gradients does)"
-        )
-    if tolerance is None:
-        tolerance = tolerance_for(dtype, oracle)
-    extras = [[None] * len(names) for _ in range(4)]
-    if numerical is not None:
-        extras = [
-            [e for _, e in named_arrays(getattr(numerical, field), field)]
-            for field in ("errors", "kinked", "lower", "upper")
-        ]
-    finite = [d[np.isfinite(d)] for d in desired_arrays]
-    G = max((float(np.max(np.abs(f))) if f.size else 0.0) for f in finite)
-    scale = max(G, tolerance.floor)
+    ``scale`` defaults to max(G, floor), G the largest finite |desired|
+    element over all leaves; ``dtype`` to the first actual leaf's."""
+    desired = answer.flat("gradients")
+    extras = [answer.flat(field) or [None] * len(names) for field in ("errors", "kinked", "lower", "upper")]
+    if scale is None:
+        finite = [d[np.isfinite(d)] for d in desired]
+        G = max((float(np.max(np.abs(f))) if f.size else 0.0) for f in finite)
+        scale = max(G, tolerance.floor)
     allowed = tolerance.limit * scale
-    records = []
+    records, resolved = [], []
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # non-finite values are judged below
-        for name, a, d, err, kinked, lower, upper in zip(names, actual_arrays, desired_arrays, *extras):
-            records.append(_judge(name, a, d, err, kinked, lower, upper, allowed, scale))
+        for name, a, d, err, kinked, lower, upper in zip(names, actual, desired, *extras):
+            record, judged = _judge_leaf(name, np.asarray(a), np.asarray(d), err, kinked, lower, upper, allowed, scale)
+            records.append(record)
+            resolved.append(judged)
     error = max(r.error for r in records)
-    return Comparison(
-        implementation, oracle, dtype.name, bool(error <= tolerance.limit), error, tolerance, scale, tuple(records)
+    dtype = np.dtype(dtype if dtype is not None else np.asarray(actual[0]).dtype)
+    comparison = Comparison(
+        implementation, answer.oracle, dtype.name, bool(error <= tolerance.limit), error, tolerance, scale, tuple(records)
     )
+    return comparison, resolved
 
 
-def _judge(name, a, d, err, kinked, lower, upper, allowed: float, scale: float) -> ParameterComparison:
-    """The worst element of one parameter array, by the three categories above."""
+def _judge_leaf(name, a, d, err, kinked, lower, upper, allowed: float, scale: float) -> tuple[LeafComparison, np.ndarray]:
+    """The worst element of one leaf by the three categories above, and the elements resolved."""
     a64, d64 = a.astype(np.float64), d.astype(np.float64)
     kinked = np.zeros(a.shape, dtype=bool) if kinked is None else kinked
     unresolved = np.zeros(a.shape, dtype=bool) if err is None else (~kinked & (err > allowed))
@@ -174,20 +182,82 @@ def _judge(name, a, d, err, kinked, lower, upper, allowed: float, scale: float) 
         badness = np.where(kinked, outside, badness)
     badness = np.where(np.isfinite(a64) & (np.isfinite(d64) | kinked | unresolved), badness, np.inf)
     if not badness.size:
-        return ParameterComparison(name, (), 0.0, 0.0, 0.0, 0.0, 0.0, False, 0, 0)
+        return LeafComparison(name, (), 0.0, 0.0, 0.0, 0.0, 0.0, False, 0, 0, 0), ~unresolved
     k = np.unravel_index(int(np.argmax(badness)), badness.shape)
     worst_bad = float(badness[k])
-    abs_error = float(abs(a64[k] - d64[k])) if np.isfinite(worst_bad) else float("inf")
-    rel_error = abs_error / abs(float(d64[k])) if d64[k] != 0 else (0.0 if abs_error == 0 else float("inf"))
-    return ParameterComparison(
+    abs_error = float(abs(a64[k] - d64[k])) if np.isfinite(worst_bad) else math.inf
+    rel_error = abs_error / abs(float(d64[k])) if d64[k] != 0 else (0.0 if abs_error == 0 else math.inf)
+    record = LeafComparison(
         name, tuple(int(i) for i in k), float(a[k]), float(d[k]), abs_error, rel_error, worst_bad / scale,
-        bool(kinked[k]), int(np.sum(kinked)), int(np.sum(unresolved)),
+        bool(kinked[k]), int(np.sum(kinked)), int(np.sum(unresolved)), int(np.sum(~unresolved)),
     )
+    return record, ~unresolved
 
 
-def assert_agree(actual: list, desired: list, *, implementation: str, oracle: str, tolerance: Tolerance | None = None, numerical=None) -> Comparison:
-    """``compare``, raising ``AssertionError`` with the worst element when they disagree."""
-    result = compare(actual, desired, implementation=implementation, oracle=oracle, tolerance=tolerance, numerical=numerical)
-    if not result.ok:
-        raise AssertionError(result.message())
-    return result
+# --- networks' gradient lists --------------------------------------------------------------------
+
+
+def _aligned(actual: list, desired: list) -> trees.Layout:
+    """The layout ``W^1, b^1, …`` both lists share, or a ``ValueError`` naming the difference."""
+    layout, theirs = trees.network_layout(actual), trees.network_layout(desired)
+    if not layout.names:
+        raise ValueError("actual holds no arrays")
+    if layout.names != theirs.names:
+        raise ValueError(f"actual holds {list(layout.names)}, desired {list(theirs.names)}")
+    for name, a, d in zip(layout.names, layout.flatten(actual), layout.flatten(desired)):
+        if np.shape(a) != np.shape(d):
+            raise ValueError(f"{name}: actual has shape {np.shape(a)}, desired {np.shape(d)}")
+    return layout
+
+
+def compare(actual: list, desired: list | Answer, *, implementation: str, oracle: str | None = None, tolerance: Tolerance | None = None) -> Comparison:
+    """Compare two canonical gradient lists ``[(dW^1, db^1), …]``; ``desired`` is
+    the oracle's — its ``Answer`` (``oracles.answer``), which carries a numerical
+    oracle's error estimates and kink brackets, or a plain list from
+    ``oracle`` (then named by it)."""
+    if isinstance(desired, Answer):
+        oracle = desired.oracle if oracle is None else oracle
+        layout = _aligned(actual, desired.gradients)
+        answer = desired
+    else:
+        if oracle is None:
+            raise TypeError("oracle must name the oracle desired comes from (or pass its Answer)")
+        layout = _aligned(actual, desired)
+        answer = Answer(oracle, layout, desired)
+    flat = [np.asarray(a) for a in layout.flatten(actual)]
+    dtype = flat[0].dtype
+    if (
+        tolerance is None
+        and dtype == np.float32
+        and np.asarray(answer.flat("gradients")[0]).dtype != np.float64
+        and oracle_kind(oracle) not in ("analytic",)
+    ):
+        raise ValueError(
+            f"a float32 implementation is judged against a float64 oracle: run {oracle!r} on "
+            f"float64 copies of the parameters (oracles.check_network_gradients does)"
+        )
+    if tolerance is None:
+        tolerance = tolerance_for(dtype, oracle)
+    if answer.oracle != oracle:
+        answer = Answer(oracle, answer.layout, answer.gradients, answer.errors, answer.kinked, answer.lower, answer.upper)
+    return judge(layout.names, flat, answer, implementation=implementation, tolerance=tolerance)[0]
+
+
+def asserting(check):
+    """The ``assert_`` form of a check: the same call, raising ``AssertionError``
+    with the result's message unless it is ok, else returning the result."""
+
+    def assert_form(*args, **kwargs):
+        result = check(*args, **kwargs)
+        if not result.ok:
+            raise AssertionError(result.message())
+        return result
+
+    assert_form.__name__ = f"assert_{check.__name__.removeprefix('check_').removeprefix('compare_')}"
+    assert_form.__qualname__ = assert_form.__name__
+    assert_form.__doc__ = f"``{check.__name__}``, raising ``AssertionError`` with the message when it is not ok; else its result."
+    return assert_form
+
+
+assert_agree = asserting(compare)
+assert_agree.__name__ = assert_agree.__qualname__ = "assert_agree"

@@ -2,7 +2,7 @@
 
 A *golden file* holds the gradients of one named, reproducible configuration
 (a network, a seed, a weight scale, a batch size and a dtype; parameters and
-batch come from ``reference.strategies.make_case``) together with the
+batch come from ``reference.cases.make_case``) together with the
 versions that produced them.  A later run recreates the same inputs,
 computes its gradients and compares them with the stored ones under the
 tolerance policy (``oracles.tolerances``)::
@@ -13,6 +13,10 @@ tolerance policy (``oracles.tolerances``)::
                 implementation="row_major_batch")
     ...
     assert_golden("grads.npz", my_gradients(mlp, params, X, Y), implementation="mine")
+
+The comparison is a ``Verdict`` like every other check's: the golden file is
+the reference (``golden grads.npz``), compared with the analytic tolerance of
+the configuration's dtype.
 
 File layout (``np.savez``, format version ``FORMAT_VERSION``)
 -------------------------------------------------------------
@@ -50,15 +54,18 @@ from typing import Any
 
 import numpy as np
 
-from oracles.comparison import Comparison, compare
+from oracles import trees
+from oracles.comparison import Answer, asserting, judge
 from oracles.tolerances import TOLERANCES, Tolerance
-from reference.network import FLOAT_DTYPES, MLP, Params
+from oracles.verdict import Verdict
+from reference.cases import make_case
+from reference.mlp import MLP, Params
+from reference.validation import FLOAT_DTYPES, check_grads
 
 __all__ = [
     "FORMAT_VERSION",
     "Golden",
     "GoldenConfig",
-    "GoldenVerdict",
     "assert_golden",
     "compare_golden",
     "current_versions",
@@ -150,9 +157,6 @@ def golden_inputs(config: GoldenConfig) -> tuple[MLP, Params, np.ndarray, np.nda
     to compare on exactly these."""
     if not isinstance(config, GoldenConfig):
         raise TypeError(f"config must be an oracles.golden.GoldenConfig; got {type(config).__name__}")
-    # Imported here: reference.strategies needs Hypothesis, which `import oracles` does not.
-    from reference.cases import make_case
-
     case = make_case(config.mlp, config.seed, config.scale, config.batch, np.dtype(config.dtype))
     return case.mlp, case.params, case.X, case.Y
 
@@ -206,34 +210,6 @@ def _expected_arrays(config: GoldenConfig) -> list[tuple[str, tuple[int, ...]]]:
     return expected
 
 
-def _check_grads(config: GoldenConfig, grads: object, *, finite: bool) -> None:
-    """Raise naming ``grads[i][j]`` unless ``grads`` is shaped like the
-    configuration's parameters, in its dtype (and, with ``finite``, finite)."""
-    mlp = config.mlp
-    if not isinstance(grads, (list, tuple)) or len(grads) != mlp.depth:
-        got = f"{len(grads)} entries" if isinstance(grads, (list, tuple)) else type(grads).__name__
-        raise TypeError(f"grads must be a list of (dW, db) pairs, one per layer (L = {mlp.depth}) of {config.name!r}; got {got}")
-    for l, pair in enumerate(grads, start=1):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise TypeError(f"grads[{l - 1}] must be a (dW^{l}, db^{l}) pair; got {type(pair).__name__}")
-        for position, (symbol, shape) in enumerate((("W", mlp.weight_shape(l)), ("b", mlp.bias_shape(l)))):
-            grad, where = pair[position], f"grads[{l - 1}][{position}] ({symbol}^{l})"
-            if shape is None:
-                if grad is not None:
-                    raise ValueError(f"{where} must be None: layer {l} of {config.name!r} has bias mode 'none'")
-                continue
-            if not isinstance(grad, np.ndarray):
-                raise TypeError(f"{where} must be a numpy.ndarray; got {type(grad).__name__}")
-            if grad.dtype != np.dtype(config.dtype):
-                raise TypeError(f"{where} has dtype {grad.dtype} but configuration {config.name!r} is {config.dtype}; convert explicitly")
-            if grad.shape != shape:
-                raise ValueError(f"{where} must have shape {shape} for configuration {config.name!r}; got {grad.shape}")
-            if finite and not np.all(np.isfinite(grad)):
-                bad = tuple(int(i) for i in np.argwhere(~np.isfinite(grad))[0])
-                element = f"{symbol}^{l}[{', '.join(map(str, bad))}]"
-                raise ValueError(f"{where} must be finite to be saved as golden; {element} = {float(grad[bad])!r}")
-
-
 # --- saving ------------------------------------------------------------------------
 
 
@@ -248,7 +224,7 @@ def save_golden(path: str | os.PathLike, config: GoldenConfig, grads: Params, *,
         raise TypeError(f"config must be an oracles.golden.GoldenConfig; got {type(config).__name__}")
     if not isinstance(implementation, str) or not implementation:
         raise ValueError(f"implementation must be a non-empty name (str); got {implementation!r}")
-    _check_grads(config, grads, finite=True)
+    check_grads(config.mlp, grads, np.dtype(config.dtype), finite=True, where=f" of configuration {config.name!r}")
     _, params, X, Y = golden_inputs(config)
     meta = {
         "format": FORMAT_VERSION,
@@ -381,70 +357,22 @@ def _read_config(data: object, path: Path) -> GoldenConfig:
 # --- comparing ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GoldenVerdict:
-    """The outcome of comparing gradients with a golden file.  ``comparison``
-    is ``None`` when the inputs changed (the gradients were not compared)."""
-
-    ok: bool
-    path: Path
-    config: GoldenConfig
-    implementation: str
-    golden_implementation: str
-    comparison: Comparison | None
-    inputs_sha256_then: str
-    inputs_sha256_now: str
-    versions_then: dict[str, str]
-    versions_now: dict[str, str]
-
-    @property
-    def inputs_changed(self) -> bool:
-        return self.inputs_sha256_then != self.inputs_sha256_now
-
-    @property
-    def version_differences(self) -> tuple[tuple[str, str, str], ...]:
-        """``(package, then, now)`` for every recorded version that differs."""
-        packages = list(self.versions_then) + [p for p in self.versions_now if p not in self.versions_then]
-        return tuple(
-            (p, self.versions_then.get(p, "unrecorded"), self.versions_now.get(p, "unrecorded"))
-            for p in packages
-            if self.versions_then.get(p) != self.versions_now.get(p)
-        )
-
-    def message(self) -> str:
-        status = "OK" if self.ok else ("INPUTS CHANGED" if self.inputs_changed else "WRONG")
-        lines = [
-            f"{self.implementation} against golden {self.path.name} (configuration {self.config.name!r}, "
-            f"written by {self.golden_implementation}): {status}"
-        ]
-        if self.inputs_changed:
-            lines.append(
-                f"  the configuration now recreates different inputs: parameters and batch hashed "
-                f"{self.inputs_sha256_then} when the golden file was written, {self.inputs_sha256_now} now "
-                f"(NumPy's random generator, init_params or make_case changed?); gradients not compared — "
-                f"regenerate the golden file if the change is intended"
-            )
-        if self.comparison is not None:
-            lines.append(f"  {self.comparison.message()}")
-        differences = self.version_differences
-        if differences:
-            lines.append("  versions changed since it was written: " + ", ".join(f"{p} {a} → {b}" for p, a, b in differences))
-        else:
-            lines.append("  versions: the same as when it was written")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.message()
+def version_differences(then: dict[str, str], now: dict[str, str]) -> tuple[tuple[str, str, str], ...]:
+    """``(package, then, now)`` for every recorded version that differs."""
+    packages = list(then) + [p for p in now if p not in then]
+    return tuple((p, then.get(p, "unrecorded"), now.get(p, "unrecorded")) for p in packages if then.get(p) != now.get(p))
 
 
 def compare_golden(
     path: str | os.PathLike, grads: Params, *, implementation: str = "current", tolerance: Tolerance | None = None
-) -> GoldenVerdict:
+) -> Verdict:
     """Compare ``grads`` (computed on ``golden_inputs`` of the file's
     configuration) with the golden ones; the golden file is ``desired``.
 
     The default tolerance is the analytic one for the configuration's dtype:
-    golden gradients are exact derivations, not numerical estimates."""
+    golden gradients are exact derivations, not numerical estimates.  When the
+    configuration now recreates different inputs than the file was written
+    from, nothing is compared: the verdict fails with both hashes named."""
     golden = load_golden(path)
     path = Path(path)
     config = golden.config
@@ -454,34 +382,30 @@ def compare_golden(
         tolerance = TOLERANCES[(config.dtype, "analytic")]
     elif not isinstance(tolerance, Tolerance):
         raise TypeError(f"tolerance must be an oracles.Tolerance or None (the analytic row for the dtype); got {tolerance!r}")
-    _check_grads(config, grads, finite=False)  # non-finite values are compared, and fail naming the element
+    check_grads(config.mlp, grads, np.dtype(config.dtype), where=f" of configuration {config.name!r}")  # non-finite values are compared, and fail naming the element
     _, params, X, Y = golden_inputs(config)
     sha_now = inputs_sha256(params, X, Y)
-    comparison = None
-    if sha_now == golden.inputs_sha256:
-        # Golden float32 arrays go in as exact float64 copies: compare() asks a float32
-        # implementation for a float64 oracle and looks free-form oracle labels up otherwise.
-        desired = [tuple(None if a is None else a.astype(np.float64) for a in pair) for pair in golden.grads]
-        comparison = compare(list(grads), desired, implementation=implementation, oracle=f"golden {path.name}", tolerance=tolerance)
-    return GoldenVerdict(
-        ok=comparison is not None and comparison.ok,
-        path=path,
-        config=config,
-        implementation=implementation,
-        golden_implementation=golden.implementation,
-        comparison=comparison,
-        inputs_sha256_then=golden.inputs_sha256,
-        inputs_sha256_now=sha_now,
-        versions_then=golden.versions,
-        versions_now=current_versions(),
+    reference = f"golden {path.name}"
+    layout = trees.network_layout(golden.grads)
+    changed = version_differences(golden.versions, current_versions())
+    note = f"configuration {config.name!r}, written by {golden.implementation}; " + (
+        "versions changed since it was written: " + ", ".join(f"{p} {a} → {b}" for p, a, b in changed)
+        if changed else "versions: the same as when it was written"
     )
+    elements = sum(int(np.size(a)) for a in layout.flatten(golden.grads))
+    if sha_now != golden.inputs_sha256:
+        why = (
+            f"INPUTS CHANGED: the configuration now recreates different inputs: parameters and batch hashed "
+            f"{golden.inputs_sha256} when the golden file was written, {sha_now} now "
+            f"(NumPy's random generator, init_params or make_case changed?); gradients not compared — "
+            f"regenerate the golden file if the change is intended"
+        )
+        return Verdict(implementation, (), ((reference, why),), note, elements=elements)
+    # Golden float32 arrays go in as exact float64 copies, as an oracle run in float64 would give them.
+    desired = [np.asarray(a, dtype=np.float64) for a in layout.flatten(golden.grads)]
+    answer = Answer(reference, layout, layout.unflatten(desired))
+    comparison, _ = judge(layout.names, layout.flatten(grads), answer, implementation=implementation, tolerance=tolerance)
+    return Verdict(implementation, (comparison,), note=note, elements=elements)
 
 
-def assert_golden(
-    path: str | os.PathLike, grads: Params, *, implementation: str = "current", tolerance: Tolerance | None = None
-) -> GoldenVerdict:
-    """``compare_golden``, raising ``AssertionError`` with the verdict's message unless it is ok."""
-    verdict = compare_golden(path, grads, implementation=implementation, tolerance=tolerance)
-    if not verdict.ok:
-        raise AssertionError(verdict.message())
-    return verdict
+assert_golden = asserting(compare_golden)

@@ -1,27 +1,27 @@
-"""Oracle: ``jax.grad`` of an independent JAX forward pass.
+"""Oracle: ``jax.grad`` of the problem written in JAX.
 
-Nothing here comes from ``reference/``: the activations and losses are JAX's
-own (``jax.nn``), so a slip in the hand-derived registry cannot hide in the
-oracle.  float64 needs ``jax_enable_x64``, switched on at import, before this
-module creates any array; the result's dtype is checked against the request.
+For a network, the forward pass uses JAX's own activations and losses
+(``jax.nn``; ``JAX`` below), never the hand-derived registry, so a slip there
+cannot hide in the oracle; its gradient is compiled once per network
+(``jax.jit``).  For any function ``f(x, xp)``, ``xp`` is ``jax.numpy``.
+
+Everything — converting the inputs, tracing, compiling, running — happens
+with x64 on and matrix products at "highest" precision
+(``reference.precision.jax_float64``), so float64 stays float64; the caller's
+JAX settings are restored afterwards.
 """
 
 from __future__ import annotations
 
-import functools
+from typing import Callable
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)  # before any array exists
-# Full-precision matrix products: on a GPU the default may use TF32, which
-# silently gives ~1e-3 relative errors in float32 products.
-jax.config.update("jax_default_matmul_precision", "highest")
-
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from oracles import user_functions
-from reference.network import MLP, Params  # noqa: E402
+from oracles.comparison import Answer
+from oracles.frameworks import Framework, OracleCannotRun, describe
+from reference.precision import jax_float64
 
 ACTIVATIONS = {
     "identity": lambda z: z,
@@ -35,74 +35,71 @@ ACTIVATIONS = {
 }
 
 
-def _activation(name: str):
-    """This oracle's own activation, or a user-registered one in jnp."""
-    return ACTIVATIONS[name] if name in ACTIVATIONS else user_functions.activation(name, jnp, "jax")
+def _squared_error(f_out, z, y):
+    return 0.5 * jnp.sum((f_out(z) - y) ** 2, axis=-1)
 
 
-def _per_sample_loss(loss: str, output_activation: str, z, y):
-    """J(y, o) per sample, from the logits where JAX has a stable form."""
-    if loss == "squared_error":
-        o = _activation(output_activation)(z)
-        return 0.5 * jnp.sum((o - y) ** 2, axis=-1)
-    if loss == "log_loss":
-        if output_activation == "sigmoid":
-            return -jnp.sum(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1)
-        o = _activation(output_activation)(z)
-        return -jnp.sum(y * jnp.log(o) + (1 - y) * jnp.log1p(-o), axis=-1)
-    if loss == "cross_entropy":
-        return -jnp.sum(y * jax.nn.log_softmax(z, axis=-1), axis=-1)
-    return user_functions.loss(loss, jnp, "jax")(y, _activation(output_activation)(z))
+def _log_loss(f_out, z, y):
+    o = f_out(z)
+    return -jnp.sum(y * jnp.log(o) + (1 - y) * jnp.log1p(-o), axis=-1)
 
 
-def _check_supported(mlp: MLP) -> None:
-    for name in mlp.activations:
-        _activation(name)  # raises ValueError for an activation it cannot evaluate
+JAX = Framework(
+    "jax",
+    jnp,
+    ACTIVATIONS,
+    {"squared_error": _squared_error, "log_loss": _log_loss},
+    constant=lambda array, like: jnp.asarray(array, dtype=like.dtype),
+    fused={  # from the logits where JAX has a stable form
+        ("sigmoid", "log_loss"): lambda z, y: -jnp.sum(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1),
+        ("softmax", "cross_entropy"): lambda z, y: -jnp.sum(y * jax.nn.log_softmax(z, axis=-1), axis=-1),
+    },
+    namespace="jax.numpy",
+)
+
+_COMPILED: dict = {}  # problem.key -> jax.jit(jax.grad(fn)); the oldest dropped past CACHE_SIZE
+CACHE_SIZE = 256
 
 
-def objective(mlp: MLP):
-    """E(params, X, Y) = mean_n J(y_n, o_n), written in JAX."""
-    _check_supported(mlp)
-
-    masks = [None if m is None else jnp.asarray(m) for m in mlp.masks]
-
-    def layer(l, a, W, b):
-        if masks[l] is not None:
-            W = W * masks[l]  # absent connections
-        # a maxout layer's W is (n, k, n_in): its z has a trailing axis of k pieces
-        z = jnp.einsum("ipj,nj->nip", W, a) if W.ndim == 3 else a @ W.T
-        return z if b is None else z + b  # b of shape (1,) is a shared bias
-
-    def E(params, X, Y):
-        a = X
-        for l, ((W, b), name) in enumerate(zip(params[:-1], mlp.activations[:-1])):
-            a = _activation(name)(layer(l, a, W, b))
-        W, b = params[-1]
-        z = layer(mlp.depth - 1, a, W, b)
-        return jnp.mean(_per_sample_loss(mlp.loss, mlp.activations[-1], z, Y))
-
-    return E
+def _gradient(problem, fn: Callable, jit: bool) -> Callable:
+    """``jax.grad(fn)``, compiled once per ``problem.key`` when it has one:
+    eager JAX compiles every primitive anew for each shape (~35 compilations
+    per gradient of a small network) where one jit compiles once per network
+    and batch shape."""
+    if problem.key is None or not jit:
+        return jax.grad(fn)
+    if problem.key not in _COMPILED:
+        if len(_COMPILED) >= CACHE_SIZE:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[problem.key] = jax.jit(jax.grad(fn))
+    return _COMPILED[problem.key]
 
 
-@functools.lru_cache(maxsize=256)
-def compiled_gradient(mlp: MLP):
-    """``jax.jit(jax.grad(E))`` for one network (``MLP`` is frozen, so hashable).
+def prepare(problem, device=None, jit: bool = True) -> Callable[[], list]:
+    """The gradient on inputs already converted (and placed on ``device``, a
+    ``jax.Device``; default JAX's): call it to compute, get JAX arrays, ready.
+    ``jit=False``: eager ``jax.grad`` (the report times both)."""
+    with jax_float64():
+        fn, data = problem.function(JAX)
+        leaves = [jnp.asarray(leaf) for leaf in problem.leaves]
+        data = jax.tree_util.tree_map(jnp.asarray, data)
+        if device is not None:
+            leaves, data = jax.device_put((leaves, data), device)
+    gradient = _gradient(problem, fn, jit)
 
-    Jitted, because eager JAX compiles every primitive anew for each shape
-    (~35 compilations per gradient of a small network) where one jit compiles
-    once per network and batch shape."""
-    return jax.jit(jax.grad(objective(mlp)))
+    def call() -> list:
+        with jax_float64():
+            try:
+                return jax.block_until_ready(gradient(leaves, data))
+            except OracleCannotRun:
+                raise
+            except Exception as error:  # noqa: BLE001 — reported as why this oracle could not run
+                raise OracleCannotRun(f"jax.grad failed with xp=jax.numpy: {describe(error)}") from error
+
+    return call
 
 
-def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> Params:
-    """∂E/∂(W^l, b^l) by ``jax.grad``, same structure as ``params``."""
-    dtype = X.dtype
-    as_jax = [(jnp.asarray(W), None if b is None else jnp.asarray(b)) for W, b in params]
-    grads = compiled_gradient(mlp)(as_jax, jnp.asarray(X), jnp.asarray(Y))
-    result = [(np.array(dW), None if db is None else np.array(db)) for dW, db in grads]
-    if any(g is not None and g.dtype != dtype for pair in result for g in pair):
-        raise RuntimeError(
-            f"jax returned {result[0][0].dtype} for {dtype} inputs: x64 was not enabled before "
-            "the first JAX array was created (import oracles before using jax)"
-        )
-    return result
+def answer(problem) -> Answer:
+    """``jax.grad`` of the problem, as NumPy arrays shaped like its leaves."""
+    values = [np.array(g) for g in prepare(problem)()]
+    return Answer("jax", problem.layout, problem.layout.unflatten(values))

@@ -1,21 +1,24 @@
-"""Oracle: ``torch.autograd`` of an independent PyTorch forward pass.
+"""Oracle: ``torch.autograd`` of the problem written in PyTorch.
 
-Nothing here comes from ``reference/``.  Runs on the CPU unless
-``device="cuda"`` is asked for and present; TF32 matrix products are switched
-off so float32 results are true float32.
+For a network, the forward pass uses torch's own activations and losses
+(``TORCH`` below), never the hand-derived registry.  For any function
+``f(x, xp)``, ``xp`` is ``torch``.  Runs on the CPU unless ``device="cuda"``
+is asked for and present; TF32 matrix products are off while it runs
+(``reference.precision.torch_full_precision``), so float32 results are true
+float32, and the caller's settings are restored afterwards.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 
-from oracles import user_functions
-from reference.network import MLP, Params
-
-torch.backends.cuda.matmul.allow_tf32 = False  # TF32 gives ~1e-3 errors silently
-torch.backends.cudnn.allow_tf32 = False
+from oracles import trees
+from oracles.comparison import Answer
+from oracles.frameworks import Framework, OracleCannotRun, describe
+from reference.precision import torch_full_precision
 
 ACTIVATIONS = {
     "identity": lambda z: z,
@@ -31,23 +34,27 @@ ACTIVATIONS = {
 }
 
 
-def _activation(name: str):
-    """This oracle's own activation, or a user-registered one in torch."""
-    return ACTIVATIONS[name] if name in ACTIVATIONS else user_functions.activation(name, torch, "torch")
+def _squared_error(f_out, z, y):
+    return 0.5 * torch.sum((f_out(z) - y) ** 2, dim=-1)
 
 
-def _per_sample_loss(loss: str, output_activation: str, z, y):
-    if loss == "squared_error":
-        o = _activation(output_activation)(z)
-        return 0.5 * torch.sum((o - y) ** 2, dim=-1)
-    if loss == "log_loss":
-        if output_activation == "sigmoid":
-            return F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=-1)
-        o = _activation(output_activation)(z)
-        return -torch.sum(y * torch.log(o) + (1 - y) * torch.log1p(-o), dim=-1)
-    if loss == "cross_entropy":
-        return -torch.sum(y * torch.log_softmax(z, dim=-1), dim=-1)
-    return user_functions.loss(loss, torch, "torch")(y, _activation(output_activation)(z))
+def _log_loss(f_out, z, y):
+    o = f_out(z)
+    return -torch.sum(y * torch.log(o) + (1 - y) * torch.log1p(-o), dim=-1)
+
+
+TORCH = Framework(
+    "torch",
+    torch,
+    ACTIVATIONS,
+    {"squared_error": _squared_error, "log_loss": _log_loss},
+    constant=lambda array, like: torch.tensor(array, dtype=like.dtype, device=like.device),
+    fused={
+        ("sigmoid", "log_loss"): lambda z, y: F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=-1),
+        ("softmax", "cross_entropy"): lambda z, y: -torch.sum(y * torch.log_softmax(z, dim=-1), dim=-1),
+    },
+    namespace="torch",
+)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -58,44 +65,37 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def objective(mlp: MLP, device: str = "cpu", dtype=None):
-    """E(leaves, X, Y) = mean_n J(y_n, o_n) on torch tensors: the oracle's forward
-    pass, for ``gradients`` and for timing ``torch.autograd`` on tensors already
-    on the device (``reports.bench``)."""
-    for name in mlp.activations:
-        _activation(name)  # raises ValueError for an activation it cannot evaluate
+def _tensor(array, where: torch.device, differentiated: bool = False) -> torch.Tensor:
+    return torch.tensor(array, device=where, requires_grad=differentiated)
+
+
+def prepare(problem, device: str = "cpu") -> Callable[[], list]:
+    """The gradient on tensors already on ``device``: call it to compute
+    (waiting for the GPU), get tensors shaped like the problem's leaves."""
     where = resolve_device(device)
-    masks = [None if m is None else torch.tensor(m, dtype=dtype, device=where) for m in mlp.masks]
+    fn, data = problem.function(TORCH)
+    leaves = [_tensor(leaf, where, differentiated=True) for leaf in problem.leaves]
+    data = trees.map_leaves(data, lambda _, leaf: _tensor(leaf, where), "data")
 
-    def layer(l, a, W, b):
-        W = W if masks[l] is None else W * masks[l]  # absent connections masked out
-        # a maxout layer's W is (n, k, n_in): its z has a trailing axis of k pieces
-        z = torch.einsum("ipj,nj->nip", W, a) if W.dim() == 3 else a @ W.T
-        return z if b is None else z + b  # b of shape (1,) is a shared bias
+    def call() -> list:
+        with torch_full_precision():
+            value = fn(leaves, data)
+            if not isinstance(value, torch.Tensor):
+                raise OracleCannotRun(f"f returned {type(value).__name__} with xp=torch, not a tensor")
+            if value.dtype != leaves[0].dtype:
+                raise OracleCannotRun(f"f returned {value.dtype} for {str(leaves[0].dtype).removeprefix('torch.')} inputs with xp=torch (a constant made without dtype?)")
+            try:
+                grads = torch.autograd.grad(value, leaves, allow_unused=True) if value.requires_grad else [None] * len(leaves)
+            except RuntimeError as error:
+                raise OracleCannotRun(f"torch.autograd failed: {describe(error)}") from error
+        if where.type == "cuda":
+            torch.cuda.synchronize()
+        return [torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads)]
 
-    def E(leaves, X, Y):
-        a = X
-        for l, ((W, b), name) in enumerate(zip(leaves[:-1], mlp.activations[:-1])):
-            a = _activation(name)(layer(l, a, W, b))
-        W, b = leaves[-1]
-        z = layer(mlp.depth - 1, a, W, b)
-        return torch.mean(_per_sample_loss(mlp.loss, mlp.activations[-1], z, Y))
-
-    return E
+    return call
 
 
-def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, device: str = "cpu") -> Params:
-    """∂E/∂(W^l, b^l) by ``torch.autograd``, same structure as ``params``."""
-    where = resolve_device(device)
-
-    def leaf(array):
-        return None if array is None else torch.tensor(array, device=where, requires_grad=True)
-
-    leaves = [(leaf(W), leaf(b)) for W, b in params]
-    E = objective(mlp, device, leaves[0][0].dtype)(leaves, torch.tensor(X, device=where), torch.tensor(Y, device=where))
-    E.backward()
-
-    def grad(t):
-        return None if t is None else t.grad.cpu().numpy().copy()
-
-    return [(grad(W), grad(b)) for W, b in leaves]
+def answer(problem, device: str = "cpu") -> Answer:
+    """``torch.autograd`` of the problem, as NumPy arrays shaped like its leaves."""
+    values = [g.detach().cpu().numpy().copy() for g in prepare(problem, device)()]
+    return Answer("torch", problem.layout, problem.layout.unflatten(values))

@@ -1,12 +1,14 @@
 """Hand-derived backpropagation for fully connected networks, one module per
-seed document, each converting to one canonical layout (``reference.network``)."""
+seed document (``reference.notations``), each converting to one canonical
+layout (``reference.mlp``).  The model: it imports nothing from the checking
+machinery (``oracles``), the test bed (``testbed``) or the report (``reports``)."""
 
+from reference import contrib  # noqa: F401  GELU, ELU, SiLU, added to the registry like a user's own
 from reference.activations import ACTIVATIONS, Activation
 from reference.losses import LOSSES, Loss
-from reference.network import MLP, forward, init_params, loss
+from reference.mlp import MLP
+from reference.network import forward, init_params, loss
 from reference.notations import NOTATIONS, can_express, gradients, sgd_step, why_cannot_express
-from reference.registration import register_activation, register_loss
-from reference import contrib  # noqa: F401  GELU, ELU, SiLU, registered through the public API
 
 __all__ = [
     "ACTIVATIONS",
@@ -20,8 +22,6 @@ __all__ = [
     "gradients",
     "init_params",
     "loss",
-    "register_activation",
-    "register_loss",
     "sgd_step",
     "why_cannot_express",
 ]

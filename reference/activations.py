@@ -79,6 +79,14 @@ class Activation:
         if not self.elementwise and not self.pieces and self.jacobian is None:
             raise ValueError(f"activation {self.name!r}: activations that couple units need jacobian")
 
+    def df_at(self, z, a, xp=np):
+        """f'(z) of an elementwise activation, written through its output
+        a = f(z) where the registry has that form (σ' = a(1 − a), tanh' =
+        (1 − a)(1 + a): the seeds' own form), else from z."""
+        if self.xp_df_from_output is not None:
+            return self.xp_df_from_output(a, xp)
+        return self.xp_df(z, xp)
+
     @property
     def output_only(self) -> bool:
         """Couples the units of its layer (softmax): allowed only at the output."""

@@ -1,48 +1,22 @@
 """Reproducible cases — a network, its parameters and a batch — for tests,
-the report and golden files.  No Hypothesis here (``reference.strategies``
+the report and golden files.  No Hypothesis here (``testbed.strategies``
 builds its strategies on top of this module)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from reference.activations import ACTIVATIONS
 from reference.losses import LOSSES
-from reference.network import MLP, Params, init_params
+from reference.mlp import MLP, Params
+from reference.network import _forward, init_params
 
 Array = np.ndarray
 
 # Weight scales from small (near-linear units) to saturating (|z| of order 10–30).
 WEIGHT_SCALES = (0.1, 1.0, 3.0, 10.0)
-
-
-def _normal_targets(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
-    return rng.standard_normal(shape)
-
-
-def _unit_interval_targets(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
-    # Hard labels and soft labels both occur in practice.
-    if rng.random() < 0.5:
-        return rng.integers(0, 2, size=shape).astype(np.float64)
-    return rng.random(shape)
-
-
-def _distribution_targets(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
-    # One-hot rows or probability rows (Dirichlet); each row sums to one.
-    if rng.random() < 0.5:
-        return np.eye(shape[1])[rng.integers(0, shape[1], size=shape[0])]
-    return rng.dirichlet(np.ones(shape[1]), size=shape[0])
-
-
-# Targets each loss is meant for; a loss without an entry gets normal targets.
-TARGET_SAMPLERS: dict[str, Callable[[np.random.Generator, tuple[int, int]], Array]] = {
-    "squared_error": _normal_targets,
-    "log_loss": _unit_interval_targets,
-    "cross_entropy": _distribution_targets,
-}
 
 
 def valid_pairs() -> list[tuple[str, str]]:
@@ -81,8 +55,7 @@ def make_case(mlp: MLP, seed: int, scale: float, batch: int, dtype=np.float64) -
     params = init_params(mlp, seed=seed, dtype=dtype, scale=scale)
     rng = np.random.default_rng([seed, 1])
     X = rng.standard_normal((batch, mlp.sizes[0])).astype(dtype)
-    sampler = TARGET_SAMPLERS.get(mlp.loss, _normal_targets)
-    Y = sampler(rng, (batch, mlp.sizes[-1])).astype(dtype)
+    Y = mlp.loss_fn.targets(rng, (batch, mlp.sizes[-1])).astype(dtype)
     return Case(mlp, params, X, Y, seed, scale)
 
 
@@ -96,8 +69,6 @@ def derivative_is_finite(case: Case) -> bool:
     survives.  Such a case tests floating-point range, not a derivation, so
     the strategies leave it out.
     """
-    from reference.network import _forward
-
     _, activations = _forward(case.mlp, case.params, case.X)
     o = activations[-1]
     with np.errstate(all="ignore"):
@@ -106,19 +77,23 @@ def derivative_is_finite(case: Case) -> bool:
     return bool(np.all(np.isfinite(J)) and np.all(np.isfinite(dJ_do)))
 
 
-def min_kink_distance(case: Case) -> float:
+def kink_distance(mlp: MLP, params: Params, X: Array) -> float:
     """Smallest distance to a kink over every unit and sample: |z − kink| for
-    relu/leaky_relu, the gap between the two largest pieces for maxout;
-    ``inf`` when the network has no kinked unit."""
-    from reference.network import _forward
-
-    zs, _ = _forward(case.mlp, case.params, case.X)
+    relu/leaky_relu (any registered kink), the gap between the two largest
+    pieces for maxout; ``inf`` when the network has no kinked unit, 0 when a
+    pre-activation sits exactly on a kink."""
+    zs, _ = _forward(mlp, params, X)
     distance = np.inf
     for l, z in enumerate(zs, start=1):
-        activation = case.mlp.activation(l)
+        activation = mlp.activation(l)
         for kink in activation.kinks:
             distance = min(distance, float(np.min(np.abs(z - kink))))
         if activation.pieces:
             top_two = np.sort(z, axis=-1)[..., -2:]
             distance = min(distance, float(np.min(top_two[..., 1] - top_two[..., 0])))
     return distance
+
+
+def min_kink_distance(case: Case) -> float:
+    """``kink_distance`` of a case."""
+    return kink_distance(case.mlp, case.params, case.X)

@@ -1,16 +1,17 @@
-"""GELU, ELU and SiLU, registered through the public API as a user would.
+"""GELU, ELU and SiLU, added to the registry as a user's own activations are.
 
 Each is written once against the array namespace ``xp`` (NumPy, jax.numpy,
 torch, complex NumPy), with the derivative derived by hand beside it.  They
-are registered without the registration check at import (it loads JAX and
-torch); ``tests/test_registration.py`` runs that check on each.
+are added unchecked at import (the check runs every oracle, which is the
+machinery's job, not the model's); ``tests/test_registration.py`` runs
+``oracles.check_activation`` on each.
 """
 
 from __future__ import annotations
 
 import math
 
-from reference.registration import register_activation
+from reference.registration import add_activation
 
 _C = math.sqrt(2.0 / math.pi)
 _A = 0.044715
@@ -51,8 +52,8 @@ def d_silu(z, xp):
     return 0.5 * (1.0 + t) + 0.25 * z * (1.0 - t) * (1.0 + t)
 
 
-register_activation("gelu", gelu, d_gelu, output_range=(-0.17, math.inf), check=False)
+add_activation("gelu", gelu, d_gelu, output_range=(-0.17, math.inf))
 # ELU is C¹ at 0 but its second derivative jumps there (0 vs e^0 = 1), so a
 # difference stencil across 0 converges like h, not h²: declare 0 a kink.
-register_activation("elu", elu, d_elu, output_range=(-1.0, math.inf), kinks=(0.0,), check=False)
-register_activation("silu", silu, d_silu, output_range=(-0.28, math.inf), check=False)
+add_activation("elu", elu, d_elu, output_range=(-1.0, math.inf), kinks=(0.0,))
+add_activation("silu", silu, d_silu, output_range=(-0.28, math.inf))

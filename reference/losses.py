@@ -27,9 +27,11 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class Loss:
-    """A per-sample loss, its gradient with respect to the output, and which
+    """A per-sample loss, its gradient with respect to the output, which
     output activations it accepts (``accepts`` returns ``None`` when the
-    activation is fine, else the reason it is not)."""
+    activation is fine, else the reason it is not), and the targets it is
+    meant for (``targets(rng, shape)``: one-hot or probability rows for
+    cross-entropy, 0/1 or (0, 1) values for log loss, normal ones otherwise)."""
 
     name: str
     J: Callable[[Array, Array], Array]
@@ -38,6 +40,32 @@ class Loss:
     from_logits: dict[str, Callable[[Array, Array], Array]] = field(default_factory=dict)
     xp_J: Callable | None = None  # J(y, o, xp) in any array namespace (user-registered ones feed the oracles too)
     xp_dJ_do: Callable | None = None  # ∂J/∂o as (y, o, xp): what ``reference.fast`` runs on any array library
+    targets: Callable[[np.random.Generator, tuple[int, int]], Array] | None = None
+
+    def __post_init__(self) -> None:
+        if self.targets is None:  # targets the loss is meant for; normal ones unless it says otherwise
+            object.__setattr__(self, "targets", normal_targets)
+
+
+# --- the targets each loss is meant for (cases, property tests, the report) ----
+
+
+def normal_targets(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
+    return rng.standard_normal(shape)
+
+
+def _unit_interval_targets(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
+    # Hard labels and soft labels both occur in practice.
+    if rng.random() < 0.5:
+        return rng.integers(0, 2, size=shape).astype(np.float64)
+    return rng.random(shape)
+
+
+def _distribution_targets(rng: np.random.Generator, shape: tuple[int, int]) -> Array:
+    # One-hot rows or probability rows (Dirichlet); each row sums to one.
+    if rng.random() < 0.5:
+        return np.eye(shape[1])[rng.integers(0, shape[1], size=shape[0])]
+    return rng.dirichlet(np.ones(shape[1]), size=shape[0])
 
 
 def _any_output(activation: Activation) -> str | None:
@@ -131,10 +159,18 @@ def _builtin(name, J, dJ_do, accepts, **options) -> Loss:
     return Loss(name, partial(J, xp=np), partial(dJ_do, xp=np), accepts, xp_J=J, xp_dJ_do=dJ_do, **options)
 
 
-_register(_builtin("squared_error", _squared_error, _d_squared_error, _any_output))
-_register(_builtin("log_loss", _log_loss, _d_log_loss, _needs_unit_interval, from_logits={"sigmoid": _log_loss_sigmoid_logits}))
+_register(_builtin("squared_error", _squared_error, _d_squared_error, _any_output, targets=normal_targets))
 _register(
-    _builtin("cross_entropy", _cross_entropy, _d_cross_entropy, _needs_softmax, from_logits={"softmax": _cross_entropy_softmax_logits})
+    _builtin(
+        "log_loss", _log_loss, _d_log_loss, _needs_unit_interval, from_logits={"sigmoid": _log_loss_sigmoid_logits},
+        targets=_unit_interval_targets,
+    )
+)
+_register(
+    _builtin(
+        "cross_entropy", _cross_entropy, _d_cross_entropy, _needs_softmax, from_logits={"softmax": _cross_entropy_softmax_logits},
+        targets=_distribution_targets,
+    )
 )
 
 

@@ -1,17 +1,15 @@
-"""Register your own activation or loss, with its hand-derived derivative.
-
-    reference.register_activation("gelu", gelu, d_gelu)
-    reference.register_loss("quartic", J, dJ_do)
+"""Add your own activation or loss, with its hand-derived derivative, to the registries.
 
 The function and its derivative are written against the array namespace —
 ``f(z, xp)``, ``df(z, xp)``, ``J(y, o, xp)``, ``dJ_do(y, o, xp)`` — so the
 oracles can run the function in jax.numpy, torch and (complex) NumPy and
-differentiate it.  On registration (unless ``check=False``) the derivative is
-checked elementwise against ``jax.grad`` and inside small networks against
-every oracle; a wrong one is refused with the worst element named.  From then
-on the entry is in ``ACTIVATIONS``/``LOSSES``: every notation, property test
-and the report use it like a built-in (for the report, import the module
-that registers it with ``python -m reports --plugin MODULE``).
+differentiate it.  From then on the entry is in ``ACTIVATIONS``/``LOSSES``:
+every notation, property test and the report use it like a built-in.
+
+These are the model's side only: the arguments are validated, nothing is
+differentiated.  ``oracles.register_activation`` / ``oracles.register_loss``
+add the entry here and check its derivative against every oracle, undoing
+the addition (``provisional``) when it is wrong.
 
 Complex step needs ``f`` to be complex-safe: no ordering comparisons on
 complex values (compare ``xp.real(z)``), no functions NumPy lacks for complex
@@ -23,7 +21,8 @@ from __future__ import annotations
 import inspect
 import math
 import re
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -56,18 +55,18 @@ def _check_xp_callable(function: object, argument: str, parameters: tuple[str, .
     return function
 
 
-def register_activation(
+def add_activation(
     name: str,
     f: Callable,
     df: Callable,
     *,
     output_range: tuple[float, float] = (-math.inf, math.inf),
     kinks: tuple[float, ...] = (),
-    check: bool = True,
     replace: bool = False,
 ) -> Activation:
-    """Register an elementwise activation ``f(z, xp)`` with its hand-derived
-    derivative ``df(z, xp)``; checked against every oracle unless ``check=False``."""
+    """Add an elementwise activation ``f(z, xp)`` with its hand-derived
+    derivative ``df(z, xp)`` to ``ACTIVATIONS``, unchecked; every argument is
+    validated first.  ``oracles.register_activation`` is the checked form."""
     _check_name(name, ACTIVATIONS, "activation", replace)
     _check_xp_callable(f, "f", ("z",))
     _check_xp_callable(df, "df", ("z",))
@@ -87,33 +86,25 @@ def register_activation(
         xp_f=f,
         xp_df=df,
     )
-    previous = ACTIVATIONS.get(name)
     ACTIVATIONS[name] = entry
-    if check:
-        try:
-            from oracles.registration_check import check_activation
-
-            check_activation(name)
-        except BaseException:
-            _restore(ACTIVATIONS, name, previous)
-            raise
     return entry
 
 
-def register_loss(
+def add_loss(
     name: str,
     J: Callable,
     dJ_do: Callable,
     *,
     accepts: Callable[[Activation], str | None] | None = None,
     targets: Callable[[np.random.Generator, tuple[int, int]], np.ndarray] | None = None,
-    check: bool = True,
     replace: bool = False,
 ) -> Loss:
-    """Register a per-sample loss ``J(y, o, xp)`` (shape ``(N,)``) with its
-    hand-derived ``dJ_do(y, o, xp)`` (shape ``(N, n_L)``).  ``accepts(activation)``
-    returns ``None`` or why an output activation cannot feed it (default: any);
-    ``targets(rng, shape)`` draws targets suited to it for the property tests."""
+    """Add a per-sample loss ``J(y, o, xp)`` (shape ``(N,)``) with its
+    hand-derived ``dJ_do(y, o, xp)`` (shape ``(N, n_L)``) to ``LOSSES``,
+    unchecked.  ``accepts(activation)`` returns ``None`` or why an output
+    activation cannot feed it (default: any); ``targets(rng, shape)`` draws
+    targets suited to it (default: standard normal).
+    ``oracles.register_loss`` is the checked form."""
     _check_name(name, LOSSES, "loss", replace)
     _check_xp_callable(J, "J", ("y", "o"))
     _check_xp_callable(dJ_do, "dJ_do", ("y", "o"))
@@ -128,27 +119,22 @@ def register_loss(
         accepts if accepts is not None else (lambda activation: None),
         xp_J=J,
         xp_dJ_do=dJ_do,
+        targets=targets,
     )
-    from reference.cases import TARGET_SAMPLERS
-
-    previous, previous_targets = LOSSES.get(name), TARGET_SAMPLERS.get(name)
     LOSSES[name] = entry
-    if targets is not None:
-        TARGET_SAMPLERS[name] = targets
-    if check:
-        try:
-            from oracles.registration_check import check_loss
-
-            check_loss(name)
-        except BaseException:
-            _restore(LOSSES, name, previous)
-            _restore(TARGET_SAMPLERS, name, previous_targets)
-            raise
     return entry
 
 
-def _restore(registry: dict, name: str, previous) -> None:
-    if previous is None:
-        registry.pop(name, None)
-    else:
-        registry[name] = previous
+@contextmanager
+def provisional(registry: dict, name: str) -> Iterator[None]:
+    """Whatever the block adds to ``registry`` under ``name`` is undone if the
+    block raises: the previous entry comes back, or the name goes."""
+    previous = registry.get(name)
+    try:
+        yield
+    except BaseException:
+        if previous is None:
+            registry.pop(name, None)
+        else:
+            registry[name] = previous
+        raise

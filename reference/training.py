@@ -17,7 +17,9 @@ from typing import Iterator
 
 import numpy as np
 
-from reference.network import MLP, Params, check_batch, check_params, loss
+from reference.mlp import MLP, Params
+from reference.network import forward, loss
+from reference.validation import check_network_inputs
 from reference.notations import get_notation, sgd_step
 
 MODES = ("batch", "stochastic", "mini_batch")
@@ -68,8 +70,7 @@ def train(
     seed: int = 0,
 ) -> TrainingRun:
     """Run ``steps`` updates of ``notation``'s own rule on batches drawn as ``mode`` says."""
-    dtype = check_params(mlp, params)
-    check_batch(mlp, X, Y, dtype)
+    check_network_inputs(mlp, params, X, Y)
     get_notation(notation)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer; got {steps!r}")
@@ -84,8 +85,6 @@ def train(
 
 def accuracy(mlp: MLP, params: Params, X: np.ndarray, labels: np.ndarray) -> float:
     """Fraction of samples whose largest output is the label."""
-    from reference.network import forward
-
     return float(np.mean(np.argmax(forward(mlp, params, X)[1][-1], axis=1) == labels))
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from reference import seed_004_example
-from reference.network import MLP, Params, forward
+from reference.mlp import MLP, Params
+from reference.network import forward
 from reference.notations import sgd_step
 
 

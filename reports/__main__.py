@@ -1,5 +1,8 @@
+"""``python -m reports``: the report's command line (``reports.cli``)."""
+
 import sys
 
 from reports.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing this module (pkgutil.walk_packages, say) runs nothing
+    sys.exit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -9,8 +10,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from reports import agreement, bugs, delta_forms, environment, examples, speed_section, training_section
 from reports.model import SCHEMA, Report
+from reports.render import plots
+from reports.sections import agreement, bugs, delta_forms, environment, examples, speed, timing, training
 from reports.sweep import SCALES, report_cases
 
 
@@ -26,8 +28,6 @@ class Options:
 
 def load_plugins(plugins: tuple[str, ...]) -> None:
     """Import each module (it registers its activations and losses)."""
-    import importlib
-
     for name in plugins:
         importlib.import_module(name)
 
@@ -69,10 +69,8 @@ def summary(rows, mutant_rows, example_rows, environment_data) -> str:
 
 
 def build(options: Options, progress: bool = True) -> Report:
-    from reports import timing  # imported here: it loads matplotlib
-
     load_plugins(options.plugins)
-    bench = speed_section.load(options.bench) if options.bench is not None else None  # a bad file fails first
+    bench = speed.load(options.bench) if options.bench is not None else None  # a bad file fails first
     env = environment.collect()
     if options.device == "gpu" and not env["gpu"]["present"]:
         raise ValueError("--device gpu: no CUDA GPU visible to torch on this machine")
@@ -85,18 +83,18 @@ def build(options: Options, progress: bool = True) -> Report:
     form_rows = delta_forms.compute(seed=options.seed)
     mutant_rows = bugs.compute()
     timing_rows = timing.measure(quick=options.quick, device=options.device, seed=options.seed)
-    figures = timing.plot(timing_rows)
-    trained = training_section.compute(options.quick)
-    env = {**env, "timing": timing.environment_notes()}
+    figures = plots.timing(timing_rows)
+    trained = training.compute(options.quick)
+    env = {**env, "timing": environment.timing_notes()}
     sections = (
         environment.section(env),
         agreement.section(rows, results, len(cases), options.seed, scales),
         examples.section(example_rows),
         delta_forms.section(form_rows),
         bugs.section(mutant_rows),
-        training_section.section(trained, training_section.plot(trained)),
-        timing.section(timing_rows, figures),
-        speed_section.section(bench, options.bench.parent if options.bench is not None else Path(".")),
+        training.section(trained, plots.training(trained)),
+        timing.section(timing_rows, figures, env["timing"]),
+        speed.section(bench, options.bench.parent if options.bench is not None else Path(".")),
     )
     data = {
         "schema": SCHEMA,
@@ -109,7 +107,7 @@ def build(options: Options, progress: bool = True) -> Report:
         "delta_forms": delta_forms.json_rows(form_rows),
         "mutants": bugs.json_rows(mutant_rows),
         "timing": timing.json_rows(timing_rows),
-        "training": training_section.json_data(trained),
+        "training": training.json_data(trained),
         "benchmark": bench,
     }
     return Report(

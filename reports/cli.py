@@ -45,10 +45,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # The work's modules load JAX, torch and matplotlib: imported once the options are known good.
     from reports.build import Options, build
-    from reports.html import render_html
-    from reports.jsonout import render_json
-    from reports.markdown import render_markdown
+    from reports.render.html import render_html
+    from reports.render.json import render_json
+    from reports.render.markdown import render_markdown
 
     started = time.perf_counter()
     try:

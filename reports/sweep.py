@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference.network import MLP
+from reference.mlp import MLP
 from reference.cases import Case, derivative_is_finite, hidden_activations, make_case, valid_pairs
 
 SCALES = (0.3, 1.0, 3.0)

@@ -13,8 +13,9 @@ import pytest
 import oracles
 from tests.helpers import TOL, check_structure, close  # noqa: F401
 import reference
-from reference import MLP, augmented_bias
-from reference.strategies import derivative_is_finite, make_case
+from reference import MLP
+from reference.notations import augmented_bias
+from reference.cases import derivative_is_finite, make_case
 
 ORACLE_NAMES = tuple(oracles.ORACLES)
 

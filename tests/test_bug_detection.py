@@ -1,7 +1,7 @@
 """The checks must catch wrong derivations, not only pass right ones.
 
-``reference.mutants`` holds a catalogue of realistic derivation bugs, each a
-switch of one small per-sample backprop.  Here: the unswitched harness is
+``testbed.mutants`` holds a catalogue of realistic derivation bugs, each one
+equation of a small per-sample backprop replaced by a slip.  Here: the unswitched harness is
 right; every mutant is caught by every oracle, by a wide margin, on every
 fixed network where it applies; ``applies`` is exact (elsewhere the slip
 changes nothing, or fails with a shape error); and the kill rate is 100 %.
@@ -17,8 +17,8 @@ import pytest
 import oracles
 from reference import MLP
 from reference.activations import LEAKY_RELU_SLOPE
-from reference.mutants import MUTANTS, PROBE_NETWORKS, Mutant, backprop, unmutated_gradients
-from reference.strategies import Case, derivative_is_finite, make_case, min_kink_distance
+from testbed.mutants import MUTANTS, PROBE_NETWORKS, Mutant, backprop, f_prime_slips, o_minus_y, unmutated_gradients
+from reference.cases import Case, derivative_is_finite, make_case, min_kink_distance
 
 # The oracles every mutant must fail against: the default exact ones and central differences.
 ORACLE_NAMES = tuple(dict.fromkeys(("jax", "torch", *oracles.DEFAULT_ORACLES, "central")))
@@ -41,16 +41,15 @@ NOT_APPLICABLE = [(m, n) for m, mutant in MUTANTS.items() for n, case in NETWORK
 
 
 @cache
-def oracle_answer(network: str, oracle: str):
-    """``(desired, numerical)`` for one fixed network; ``numerical`` carries a
-    numerical oracle's error estimates (None for exact oracles)."""
+def oracle_answer(network: str, oracle: str) -> oracles.Answer:
+    """The oracle's answer for one fixed network; a numerical oracle's carries
+    its error estimates."""
     case = NETWORKS[network]
     return oracles.answer(case.mlp, case.params, case.X, case.Y, oracle)
 
 
 def judged(grads, network: str, oracle: str, implementation: str) -> oracles.Comparison:
-    desired, numerical = oracle_answer(network, oracle)
-    return oracles.compare(grads, desired, implementation=implementation, oracle=oracle, numerical=numerical)
+    return oracles.compare(grads, oracle_answer(network, oracle), implementation=implementation)
 
 
 def run(mutant: Mutant, network: str):
@@ -80,8 +79,7 @@ def test_fixed_network_is_clear_of_kinks_and_saturation(network):
 def test_unmutated_harness_agrees_with_the_oracles(network, oracle):
     case = NETWORKS[network]
     ours = unmutated_gradients(case.mlp, case.params, case.X, case.Y)
-    desired, numerical = oracle_answer(network, oracle)
-    result = oracles.assert_agree(ours, desired, implementation="unmutated", oracle=oracle, numerical=numerical)
+    result = oracles.assert_agree(ours, oracle_answer(network, oracle), implementation="unmutated")
     assert result.unresolved == 0, f"{oracle} cannot judge {case} at its tolerance: {result.message()}"
 
 
@@ -138,7 +136,7 @@ def test_mutant_changes_nothing_where_it_does_not_apply(mutant, network):
     except ValueError as error:
         assert "shape error" in str(error)
         return
-    oracles.assert_agree(grads, oracle_answer(network, "jax")[0], implementation=mutant, oracle="jax")
+    oracles.assert_agree(grads, oracle_answer(network, "jax"), implementation=mutant)
 
 
 STRUCTURED = {
@@ -162,13 +160,13 @@ def test_harness_refuses_networks_beyond_the_textbook(network):
 # Rewrites that look like slips but give the true gradient; a mutant built from
 # one of these would be a false alarm, so the catalogue must not hold them.
 NOT_BUGS = {
-    "relu_prime_from_a": dict(slipped_f_prime={"relu": lambda z, a: (a > 0).astype(a.dtype)}),  # [a > 0] = [z > 0]
+    "relu_prime_from_a": dict(f_prime=f_prime_slips(relu=lambda z, a: (a > 0).astype(a.dtype))),  # [a > 0] = [z > 0]
     "leaky_relu_prime_from_a": dict(  # a = leaky_relu(z) keeps the sign of z
-        slipped_f_prime={"leaky_relu": lambda z, a: np.where(a > 0, 1.0, LEAKY_RELU_SLOPE).astype(a.dtype)}
+        f_prime=f_prime_slips(leaky_relu=lambda z, a: np.where(a > 0, 1.0, LEAKY_RELU_SLOPE).astype(a.dtype))
     ),
-    "sigmoid_prime_as_a_one_minus_a": dict(slipped_f_prime={"sigmoid": lambda z, a: a * (1.0 - a)}),
-    "tanh_prime_as_one_minus_a_squared": dict(slipped_f_prime={"tanh": lambda z, a: 1.0 - a**2}),
-    "o_minus_y_everywhere": dict(output_delta="o_minus_y"),  # a no-op on the exact pairs only
+    "sigmoid_prime_as_a_one_minus_a": dict(f_prime=f_prime_slips(sigmoid=lambda z, a: a * (1.0 - a))),
+    "tanh_prime_as_one_minus_a_squared": dict(f_prime=f_prime_slips(tanh=lambda z, a: 1.0 - a**2)),
+    "o_minus_y_everywhere": dict(bp1=o_minus_y),  # a no-op on the exact pairs only
 }
 NOT_BUG_ROWS = [
     ("relu_prime_from_a", "relu_leaky_softmax_se"),
@@ -185,4 +183,4 @@ NOT_BUG_ROWS = [
 def test_look_alike_is_not_a_bug(rewrite, network):
     case = NETWORKS[network]
     grads = backprop(case.mlp, case.params, case.X, case.Y, **NOT_BUGS[rewrite])
-    oracles.assert_agree(grads, oracle_answer(network, "jax")[0], implementation=rewrite, oracle="jax")
+    oracles.assert_agree(grads, oracle_answer(network, "jax"), implementation=rewrite)

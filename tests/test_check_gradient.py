@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from oracles.functions import FunctionVerdict, assert_gradient, check_gradient
+from oracles import Verdict, assert_gradient, check_gradient
 from oracles.tolerances import ORACLE_KINDS, tolerance_for
 
 ALL = tuple(ORACLE_KINDS)  # jax, torch, complex_step, richardson, central
@@ -107,7 +107,7 @@ def element_name(root, index):
 @pytest.mark.parametrize(("f", "grad", "make_x", "options"), [c[1:] for c in CORRECT], ids=[c[0] for c in CORRECT])
 def test_correct_xp_gradient_passes_all_five_oracles(f, grad, make_x, options):
     verdict = check_gradient(f, grad, make_x(), **options)
-    assert isinstance(verdict, FunctionVerdict)
+    assert isinstance(verdict, Verdict)
     assert verdict.ok, verdict.message()
     assert verdict.oracles_ran == ALL and verdict.skipped == ()
     for c in verdict.comparisons:
@@ -227,7 +227,6 @@ def test_one_percent_error_in_the_largest_entry_in_float32_is_caught():
 def test_one_percent_error_that_jax_check_grads_misses_is_caught():
     # check_grads judges float32 with rtol = atol = 2e-3 on random projections, so at a gradient
     # scale of 0.04 a 1 % error (4e-4) passes it; the normalised error 4e-4 > 1e-4 does not pass here.
-    import oracles.jax_oracle  # noqa: F401 — x64 on, as everywhere in this suite
     import jax
     import jax.numpy as jnp
     from jax.test_util import check_grads

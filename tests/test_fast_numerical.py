@@ -1,7 +1,7 @@
-"""The batched numerical oracles (``oracles.perturbation_batches``): the same
+"""The batched numerical oracles (``oracles.numerical.network_batches``): the same
 answers as the exact oracles and as the one-element-at-a-time loop, kinks
 still flagged and bracketed, any chunk budget, any thread count, and wrong
-gradients still caught.  No timings here: ``reports/numerical.py``."""
+gradients still caught.  No timings here: ``reports/bench/numerical.py``."""
 
 import tracemalloc
 
@@ -12,14 +12,34 @@ from hypothesis import strategies as st
 
 import oracles
 import reference
-from oracles import complex_step, finite_differences, perturbation_batches
-from oracles.checks import on_a_kink
+from oracles import numerical
+from oracles.numerical import network_batches, stencils
+from oracles.problems import NetworkProblem
 from reference import MLP
-from reference.strategies import cases, make_case, networks
+from reference.cases import make_case
+from testbed.strategies import cases, networks
 from tests.test_trust import exact_kink_case
 
-NUMERICAL = {"central": finite_differences.central, "richardson": finite_differences.richardson}
-PLAIN_LOOP = {"central": finite_differences.central_plain_loop, "richardson": finite_differences.richardson_plain_loop}
+
+def _oracle(stencil, batched):
+    return lambda mlp, params, X, Y: numerical.answer(stencil, NetworkProblem(mlp, params, X, Y), batched=batched)
+
+
+NUMERICAL = {"central": _oracle(stencils.CENTRAL, True), "richardson": _oracle(stencils.RICHARDSON, True)}
+PLAIN_LOOP = {"central": _oracle(stencils.CENTRAL, False), "richardson": _oracle(stencils.RICHARDSON, False)}
+STENCIL = {"central": stencils.CENTRAL, "richardson": stencils.RICHARDSON}
+
+
+def complex_batched(mlp, params, X, Y):
+    return _oracle(stencils.COMPLEX_STEP, True)(mlp, params, X, Y).gradients
+
+
+def complex_loop(mlp, params, X, Y):
+    return _oracle(stencils.COMPLEX_STEP, False)(mlp, params, X, Y).gradients
+
+
+def on_a_kink(mlp, params, X):
+    return reference.cases.kink_distance(mlp, params, X) == 0.0
 
 
 def _float64(params):
@@ -61,24 +81,23 @@ def test_batched_oracles_agree_with_jax(case):
     exact = oracles.gradients(mlp, params64, X64, Y64, oracle="jax")
     if X.dtype == np.float64:
         for oracle, method in NUMERICAL.items():
-            numerical = method(mlp, params, X, Y)
-            result = oracles.compare(exact, numerical.gradients, implementation="jax", oracle=oracle, numerical=numerical)
+            answer = method(mlp, params, X, Y)
+            result = oracles.compare(exact, answer, implementation="jax")
 
             def loop(oracle=oracle):
-                slow = PLAIN_LOOP[oracle](mlp, params, X, Y)
-                return oracles.compare(exact, slow.gradients, implementation="jax", oracle=oracle, numerical=slow)
+                return oracles.compare(exact, PLAIN_LOOP[oracle](mlp, params, X, Y), implementation="jax")
 
             _agrees_unless_the_loop_fails_too(result, loop)
     else:
         ours = reference.gradients(mlp, params, X, Y, notation="row_major_batch")
         verdict = oracles.check_network_gradients(mlp, params, X, Y, ours, oracles=tuple(NUMERICAL) + ("complex_step",))
         assert verdict.ok, verdict.message()
-    stepped = complex_step.gradients(mlp, params, X, Y)
+    stepped = complex_batched(mlp, params, X, Y)
     assert all(g.dtype == X.dtype for g in _arrays(stepped))
     tolerance = oracles.tolerance_for(X.dtype, "complex_step")
     result = oracles.compare(exact, stepped, implementation="jax", oracle="complex_step", tolerance=tolerance)
     _agrees_unless_the_loop_fails_too(result, lambda: oracles.compare(
-        exact, complex_step.gradients_plain_loop(mlp, params, X, Y), implementation="jax", oracle="complex_step", tolerance=tolerance
+        exact, complex_loop(mlp, params, X, Y), implementation="jax", oracle="complex_step", tolerance=tolerance
     ))
 
 
@@ -99,7 +118,7 @@ def _assert_same_numerical(fast, slow, method, mlp, params, X, Y):
     for Richardson in float32 — by the plain loop as much as by the batches.)
     A batching bug is far larger."""
     eps = float(np.finfo(X.dtype).eps)
-    weight = 1.0 if method == "central" else finite_differences.RICHARDSON_ROUNDING
+    weight = 1.0 if method == "central" else stencils.RICHARDSON_ROUNDING
     E = float(reference.loss(mlp, params, X, Y))
     C = max(abs(E), 1.0) + sum(float(np.sum(np.abs(t.astype(np.float64) * g.astype(np.float64)))) for t, g in zip(_arrays(params), _arrays(slow.gradients)))
     for theta, g, e, k, lo, up, g0, e0, k0, lo0, up0 in zip(*(_arrays(x) for x in (
@@ -109,7 +128,7 @@ def _assert_same_numerical(fast, slow, method, mlp, params, X, Y):
         assert g.dtype == g0.dtype and np.array_equal(k, k0)
         assert np.array_equal(lo, lo0, equal_nan=True) and np.array_equal(up, up0, equal_nan=True)
         smooth = ~k
-        allowed = e + e0 + weight * eps * C / finite_differences._steps(theta, method).astype(np.float64)
+        allowed = e + e0 + weight * eps * C / stencils.steps(theta, STENCIL[method]).astype(np.float64)
         difference = np.abs(g.astype(np.float64) - g0.astype(np.float64))
         assert np.all(difference[smooth] <= allowed[smooth]), (g[smooth], g0[smooth], e[smooth], e0[smooth])
         assert np.all(np.isinf(e[k])) and np.all(np.isinf(e0[k]))
@@ -121,21 +140,23 @@ def test_batched_and_plain_loop_agree_within_their_error_estimates(case):
         fast = NUMERICAL[oracle](case.mlp, case.params, case.X, case.Y)
         slow = PLAIN_LOOP[oracle](case.mlp, case.params, case.X, case.Y)
         _assert_same_numerical(fast, slow, oracle, case.mlp, case.params, case.X, case.Y)
-    fast = complex_step.gradients(case.mlp, case.params, case.X, case.Y)
-    slow = complex_step.gradients_plain_loop(case.mlp, case.params, case.X, case.Y)
+    fast = complex_batched(case.mlp, case.params, case.X, case.Y)
+    slow = complex_loop(case.mlp, case.params, case.X, case.Y)
     tolerance = oracles.tolerance_for(case.X.dtype, "complex_step")
     result = oracles.compare(fast, slow, implementation="batched", oracle="complex_step", tolerance=tolerance)
     assert result.ok, result.message()
 
 
-def test_step_sizes_are_the_scalar_ones():
+def test_step_sizes_are_eps_root_times_max_one_abs_theta():
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
         theta = np.concatenate([rng.normal(scale=s, size=200) for s in (0.3, 1.0, 30.0)] + [np.array([0.0, 1.0, -1.0])]).astype(dtype)
-        for method, scalar in (("central", finite_differences.central_step), ("richardson", finite_differences.richardson_step)):
-            steps = finite_differences._steps(theta, method)
+        for method, root in (("central", 1.0 / 3.0), ("richardson", 1.0 / 5.0)):
+            steps = stencils.steps(theta, STENCIL[method])
             assert steps.dtype == dtype
-            assert all(h == np.dtype(dtype).type(scalar(float(t), np.dtype(dtype))) for t, h in zip(theta, steps))
+            # h = ε^root · max(1, |θ|), rounded to θ's dtype, as a scalar computation gives it
+            expected = [np.dtype(dtype).type(float(np.finfo(dtype).eps ** root * max(1.0, abs(float(t))))) for t in theta]
+            assert all(h == e for h, e in zip(steps, expected))
 
 
 def test_masked_weights_cost_nothing_and_match_the_loop_exactly():
@@ -148,7 +169,7 @@ def test_masked_weights_cost_nothing_and_match_the_loop_exactly():
         assert np.all(fast.gradients[0][0][absent] == 0) and not fast.kinked[0][0][absent].any()
         assert np.array_equal(fast.errors[0][0][absent], slow.errors[0][0][absent])
         assert np.array_equal(slow.gradients[0][0][absent], fast.gradients[0][0][absent])
-    assert np.all(complex_step.gradients(mlp, case.params, case.X, case.Y)[0][0][mask == 0] == 0)
+    assert np.all(complex_batched(mlp, case.params, case.X, case.Y)[0][0][mask == 0] == 0)
 
 
 # --- kinks ----------------------------------------------------------------------------------
@@ -162,7 +183,7 @@ def test_kinks_are_flagged_and_bracketed_as_by_the_loop(activation):
         assert sum(int(k.sum()) for k in _arrays(fast.kinked)) > 0
         _assert_same_numerical(fast, PLAIN_LOOP[oracle](mlp, params, X, Y), oracle, mlp, params, X, Y)
         ours = reference.gradients(mlp, params, X, Y, notation="row_major_batch")
-        result = oracles.compare(ours, fast.gradients, implementation="row_major_batch", oracle=oracle, numerical=fast)
+        result = oracles.compare(ours, fast, implementation="row_major_batch")
         assert result.ok and result.kinks > 0, result.message()
 
 
@@ -175,10 +196,10 @@ def test_a_kink_crossed_only_above_the_moved_layer_is_flagged():
     X, Y = np.array([[0.3]]), np.array([[0.1]])
     b2 = np.array([1e-9 - np.tanh(0.15)])
     params = [(W1, np.array([0.0])), (W2, b2), (W3, np.array([0.0]))]
-    fast = finite_differences.central(mlp, params, X, Y)
+    fast = NUMERICAL["central"](mlp, params, X, Y)
     assert fast.kinked[0][0].all() and fast.kinked[0][1].all() and fast.kinked[1][1].all()
     assert not fast.kinked[2][0].any()
-    _assert_same_numerical(fast, finite_differences.central_plain_loop(mlp, params, X, Y), "central", mlp, params, X, Y)
+    _assert_same_numerical(fast, PLAIN_LOOP["central"](mlp, params, X, Y), "central", mlp, params, X, Y)
     # E = ½ (2 relu(z²) − 0.1)², z² = 1e-9: differentiable at θ itself, ∂E/∂b² = 2 (2 z² − 0.1); the
     # one-sided steps shrink until they stay on θ's side of the kink, so the bracket is tight around it
     lower, upper = fast.lower[1][1][0], fast.upper[1][1][0]
@@ -198,11 +219,11 @@ CHUNK_NETWORKS = [
 def test_a_budget_smaller_than_one_layer_gives_the_same_answer(mlp, monkeypatch):
     case = make_case(mlp, seed=7, scale=1.0, batch=6)
     default = {oracle: method(mlp, case.params, case.X, case.Y) for oracle, method in NUMERICAL.items()}
-    stepped = complex_step.gradients(mlp, case.params, case.X, case.Y)
-    monkeypatch.setattr(perturbation_batches, "WORK_BYTES", 64)  # one element, one sample per chunk
+    stepped = complex_batched(mlp, case.params, case.X, case.Y)
+    monkeypatch.setattr(network_batches, "WORK_BYTES", 64)  # one element, one sample per chunk
     for oracle, method in NUMERICAL.items():
         _assert_same_numerical(method(mlp, case.params, case.X, case.Y), default[oracle], oracle, mlp, case.params, case.X, case.Y)
-    tiny = complex_step.gradients(mlp, case.params, case.X, case.Y)
+    tiny = complex_batched(mlp, case.params, case.X, case.Y)
     assert oracles.compare(tiny, stepped, implementation="tiny chunks", oracle="complex_step").ok
 
 
@@ -210,33 +231,33 @@ def test_chunk_rule_keeps_every_work_array_within_the_budget():
     mlp = MLP((4, 30, 70, 3), ("tanh", "maxout", "softmax"), "cross_entropy", pieces=3)
     params = reference.init_params(mlp, seed=0)
     X, Y = np.zeros((600, 4)), np.full((600, 3), 1 / 3)
-    objective = perturbation_batches.Objective(
+    objective = network_batches.Objective(
         mlp, params, X, Y, dtype=np.complex128, activation=lambda l: mlp.activation(l).f, per_sample=None, kinks=False
     )
-    for budget in (perturbation_batches.WORK_BYTES, 2**20, 2**16, 1):
-        e = max(1, min(perturbation_batches.CHUNK_ELEMENTS, budget // (perturbation_batches.MAX_THREADS * perturbation_batches.LIVE_ARRAYS * 16)))
+    for budget in (network_batches.WORK_BYTES, 2**20, 2**16, 1):
+        e = max(1, min(network_batches.CHUNK_ELEMENTS, budget // (network_batches.MAX_THREADS * network_batches.LIVE_ARRAYS * 16)))
         for layer, which, points in ((1, 0, 4), (2, 1, 6), (3, 0, 1), (3, 1, 2)):
-            job = perturbation_batches.Job(layer, which, np.arange(10), points, None, None)
+            job = network_batches.Job(layer, which, np.arange(10), points, None, None)
             Q, B = objective.chunk(job, budget)
             w = objective.width(layer, whole_layer=False)
             assert 1 <= B <= 600 and Q >= 1
             # within e entries per work array, unless one element's stencil on one sample is wider
             assert Q * points * B * w <= max(e, points * w)
-            if budget == perturbation_batches.WORK_BYTES:
+            if budget == network_batches.WORK_BYTES:
                 assert B == 600 or Q == 1
 
 
 def test_traced_peak_memory_stays_within_the_work_budget(monkeypatch):
     budget = 4 * 2**20
-    monkeypatch.setattr(perturbation_batches, "WORK_BYTES", budget)
+    monkeypatch.setattr(network_batches, "WORK_BYTES", budget)
     # the allocator hint allocates 32 MiB it never touches: no memory, but traced
-    monkeypatch.setattr(perturbation_batches, "_keep_freed_memory", lambda: None)
+    monkeypatch.setattr(network_batches, "_keep_freed_memory", lambda: None)
     mlp = MLP((4, 8, 256, 2), ("tanh", "tanh", "identity"), "squared_error")
     case = make_case(mlp, seed=0, scale=1.0, batch=256)
     base = 6 * case.X.shape[0] * sum(mlp.sizes) * 8  # the unperturbed pass, its transposes and the results
     tracemalloc.start()
     try:
-        finite_differences.central(mlp, case.params, case.X, case.Y)
+        NUMERICAL["central"](mlp, case.params, case.X, case.Y)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -248,10 +269,10 @@ def test_the_answer_does_not_depend_on_the_number_of_threads(monkeypatch):
     case = make_case(mlp, seed=11, scale=3.0, batch=9)
     answers = []
     for threads in (1, 2, 3):
-        monkeypatch.setattr(perturbation_batches, "available_threads", lambda threads=threads: threads)
-        monkeypatch.setattr(perturbation_batches, "CHUNK_ELEMENTS", 64)  # many chunks for the threads to share
-        numerical = finite_differences.richardson(mlp, case.params, case.X, case.Y)
-        answers.append(_arrays(numerical.gradients) + _arrays(numerical.errors) + _arrays(complex_step.gradients(mlp, case.params, case.X, case.Y)))
+        monkeypatch.setattr(network_batches, "available_threads", lambda threads=threads: threads)
+        monkeypatch.setattr(network_batches, "CHUNK_ELEMENTS", 64)  # many chunks for the threads to share
+        richardson = NUMERICAL["richardson"](mlp, case.params, case.X, case.Y)
+        answers.append(_arrays(richardson.gradients) + _arrays(richardson.errors) + _arrays(complex_batched(mlp, case.params, case.X, case.Y)))
     for other in answers[1:]:
         assert all(np.array_equal(a, b) for a, b in zip(answers[0], other))
 
@@ -259,15 +280,15 @@ def test_the_answer_does_not_depend_on_the_number_of_threads(monkeypatch):
 def test_an_error_in_a_worker_thread_reaches_the_caller(monkeypatch):
     mlp = MLP((2, 3, 2), ("tanh", "identity"), "squared_error")
     case = make_case(mlp, seed=0, scale=1.0, batch=2)
-    monkeypatch.setattr(perturbation_batches, "available_threads", lambda: 2)
-    monkeypatch.setattr(perturbation_batches, "CHUNK_ELEMENTS", 1)
+    monkeypatch.setattr(network_batches, "available_threads", lambda: 2)
+    monkeypatch.setattr(network_batches, "CHUNK_ELEMENTS", 1)
 
-    def broken(y, o):
+    def broken(self, z, rows):
         raise RuntimeError("loss failed in a worker")
 
-    monkeypatch.setattr(finite_differences, "_canonical_per_sample", lambda mlp: broken)
+    monkeypatch.setattr(network_batches.Objective, "_loss_sums", broken)
     with pytest.raises(RuntimeError, match="loss failed in a worker"):
-        finite_differences.central(mlp, case.params, case.X, case.Y)
+        NUMERICAL["central"](mlp, case.params, case.X, case.Y)
 
 
 # --- wrong gradients are still caught ---------------------------------------------------------------
@@ -277,43 +298,43 @@ def test_a_slightly_wrong_gradient_is_caught_by_the_batched_oracles():
     mlp = MLP((6, 8, 7, 4), ("tanh", "tanh", "softmax"), "cross_entropy")
     case = make_case(mlp, seed=2, scale=1.0, batch=16)
     ours = reference.gradients(mlp, case.params, case.X, case.Y, notation="row_major_batch")
-    central = finite_differences.central(mlp, case.params, case.X, case.Y)
-    assert oracles.compare(ours, central.gradients, implementation="x", oracle="central", numerical=central).ok
+    central = NUMERICAL["central"](mlp, case.params, case.X, case.Y)
+    assert oracles.compare(ours, central, implementation="x").ok
     G = max(float(np.max(np.abs(a))) for a in _arrays(central.gradients))
     wrong = [[dW.copy(), db.copy()] for dW, db in ours]
     wrong[1][0][3, 2] += 3e-6 * G  # three times the central tolerance, in one element
-    result = oracles.compare(wrong, central.gradients, implementation="x", oracle="central", numerical=central)
+    result = oracles.compare(wrong, central, implementation="x")
     assert not result.ok and result.worst.element == "W^2[3, 2]", result.message()
     # the largest element off by 1e-6 of itself: within central's 1e-6, far outside Richardson's 1e-9
-    richardson = finite_differences.richardson(mlp, case.params, case.X, case.Y)
+    richardson = NUMERICAL["richardson"](mlp, case.params, case.X, case.Y)
     wrong = [[dW.copy(), db.copy()] for dW, db in ours]
     layer, which, index = max(
         ((l, w, np.unravel_index(np.argmax(np.abs(a)), a.shape)) for l, pair in enumerate(ours) for w, a in enumerate(pair)),
         key=lambda t: abs(ours[t[0]][t[1]][t[2]]),
     )
     wrong[layer][which][index] *= 1 + 1e-6
-    result = oracles.compare(wrong, richardson.gradients, implementation="x", oracle="richardson", numerical=richardson)
+    result = oracles.compare(wrong, richardson, implementation="x")
     assert not result.ok and result.unresolved == 0, result.message()
-    stepped = complex_step.gradients(mlp, case.params, case.X, case.Y)
+    stepped = complex_batched(mlp, case.params, case.X, case.Y)
     assert not oracles.compare(wrong, stepped, implementation="x", oracle="complex_step").ok
 
 
 # --- the benchmark's bookkeeping (its timings are not tested) ------------------------------------------
 
 
-def test_benchmark_counts_the_unavoidable_activation_evaluations_and_plots(tmp_path):
-    from reports.bench import numerical
+def test_benchmark_counts_the_unavoidable_activation_evaluations_and_plots():
+    from reports.bench import numerical as bench
+    from reports.render import plots
 
     # 64-128-128-10: W^1, b^1 (8,320 elements) need tanh on their column and on all
     # 128 units of layer 2; W^2, b^2 (16,512) on their column only; W^3, b^3 the loss only
     expected = 8320 * 4 * 128 * (1 + 128) + 16512 * 4 * 128 * 1
-    assert numerical.activation_evaluations(numerical.TARGET, 128, 4) == expected
-    assert numerical._parameters(numerical.TARGET) == 26122
+    assert bench.activation_evaluations(bench.TARGET, 128, 4) == expected
+    assert bench._parameters(bench.TARGET) == 26122
     rows = [
-        numerical.GrowthRow(oracle, sweep, "net", w, h, p, 32, s, 2 * s, 1)
+        bench.GrowthRow(oracle, sweep, "net", w, h, p, 32, s, 2 * s, 1)
         for oracle in ("central", "complex_step")
         for sweep, w, h, p, s in (("width", 16, 2, 714, 0.01), ("width", 32, 2, 2442, 0.02), ("depth", 64, 2, 8970, 0.1), ("depth", 64, 3, 13130, 0.3))
     ]
-    path = tmp_path / "growth.png"
-    numerical.plot_growth(rows, path)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figure = plots.growth(rows)
+    assert figure.png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -12,20 +12,30 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import oracles
+import reference
 from reference import MLP, fast
 from reference.activations import ACTIVATIONS
 from reference.array_api import to_numpy
-from reference.strategies import cases, make_case
+from reference.cases import make_case
+from reference.precision import jax_float64
+from testbed.strategies import cases
 
-FAST = tuple(fast.FAST_PATHS)
+FAST = fast.names()
+
+
+def _jax(a):
+    with jax_float64():  # a float64 jax array, whatever this process's JAX default
+        return jnp.asarray(a)
+
+
 LIBRARIES = {
     "numpy": lambda a: a,
     "torch": lambda a: None if a is None else torch.from_numpy(np.array(a)),
-    "jax": lambda a: None if a is None else jnp.asarray(a),
+    "jax": lambda a: None if a is None else _jax(a),
 }
 
 
@@ -42,15 +52,25 @@ def _back(grads):
 @given(case=cases(dtypes=st.sampled_from([np.float64, np.float32])))
 def test_fast_paths_agree_with_the_oracles_on_any_network(notation, case):
     mlp = case.mlp
-    path = fast.FAST_PATHS[notation]
-    if path.cannot_express(mlp) is not None:
+    if reference.why_cannot_express(mlp, notation) is not None:
         with pytest.raises(ValueError, match="cannot express"):
             fast.gradients(mlp, case.params, case.X, case.Y, notation=notation)
         return
     ours = fast.gradients(mlp, case.params, case.X, case.Y, notation=notation)
     for (dW, db), (W, b) in zip(ours, case.params, strict=True):
         assert dW.dtype == W.dtype and dW.shape == W.shape and (db is None) == (b is None)
+    # Where jax and torch disagree with each other the case says nothing about the fast path
+    # (the checker's own false alarm there is pinned in test_trust.py, for issue 13).
+    assume(oracles_agree(mlp, case.params, case.X, case.Y))
     oracles.assert_network_gradients(mlp, case.params, case.X, case.Y, ours, oracles=("jax", "torch"), implementation=f"fast {notation}")
+
+
+def oracles_agree(mlp, params, X, Y) -> bool:
+    """jax and torch agree with each other on this case (run on float64 copies, analytic tolerance)."""
+    as64 = [(W.astype(np.float64), None if b is None else b.astype(np.float64)) for W, b in params]
+    X, Y = X.astype(np.float64), Y.astype(np.float64)
+    jax_grads = oracles.gradients(mlp, as64, X, Y, oracle="jax")
+    return oracles.compare(jax_grads, oracles.answer(mlp, as64, X, Y, oracle="torch"), implementation="jax").ok
 
 
 @pytest.mark.parametrize("library", ["torch", "jax"])
@@ -59,7 +79,7 @@ def test_fast_paths_agree_with_the_oracles_on_any_network(notation, case):
 @given(case=cases(dtypes=st.sampled_from([np.float64, np.float32])))
 def test_other_libraries_give_the_numpy_answer_in_their_own_arrays(library, notation, case):
     mlp = case.mlp
-    if fast.FAST_PATHS[notation].cannot_express(mlp) is not None:
+    if reference.why_cannot_express(mlp, notation) is not None:
         return
     expected = fast.gradients(mlp, case.params, case.X, case.Y, notation=notation)
     params, X, Y = _in(library, case)
@@ -68,7 +88,7 @@ def test_other_libraries_give_the_numpy_answer_in_their_own_arrays(library, nota
         for g in (dW, db):
             if g is not None:
                 assert type(g) is type(X)  # never silently converted to NumPy
-                assert str(g.dtype).endswith(str(case.X.dtype))  # x64 on: float64 stays float64
+                assert str(g.dtype).endswith(str(case.X.dtype))  # float64 stays float64
     oracles.assert_agree(_back(theirs), expected, implementation=f"fast {notation} on {library}", oracle="jax")
 
 
@@ -91,7 +111,7 @@ def test_structured_networks_on_every_library(network, library):
     mlp = NETWORKS[network]
     case = make_case(mlp, 3, 1.0, 5)
     for notation in FAST:
-        if fast.FAST_PATHS[notation].cannot_express(mlp) is not None:
+        if reference.why_cannot_express(mlp, notation) is not None:
             continue
         ours = _back(fast.gradients(mlp, *_in(library, case), notation=notation))
         oracles.assert_network_gradients(mlp, case.params, case.X, case.Y, ours, oracles=("jax",), implementation=f"fast {notation}")

@@ -6,19 +6,20 @@ from hypothesis import given
 
 import oracles
 import reference
-from oracles.registration_check import RegistrationError, check_activation
+from oracles.registration import RegistrationError, check_activation
 from reference import contrib
 from reference.activations import ACTIVATIONS
+from reference.cases import hidden_activations, valid_pairs
 from reference.losses import LOSSES
-from reference.strategies import TARGET_SAMPLERS, cases, hidden_activations, networks, valid_pairs
+from testbed.strategies import cases, networks
 
 
 @pytest.fixture
 def registries():
     """Restore the registries after a test that registers things."""
-    saved = dict(ACTIVATIONS), dict(LOSSES), dict(TARGET_SAMPLERS)
+    saved = dict(ACTIVATIONS), dict(LOSSES)
     yield
-    for registry, copy in zip((ACTIVATIONS, LOSSES, TARGET_SAMPLERS), saved):
+    for registry, copy in zip((ACTIVATIONS, LOSSES), saved):
         registry.clear()
         registry.update(copy)
 
@@ -36,7 +37,7 @@ def test_a_wrong_derivative_is_refused_and_not_registered(registries):
         return 0.5 * (1.0 + xp.tanh(0.5 * z))
 
     with pytest.raises(RegistrationError, match=r"activation 'bad_silu': df disagrees with jax.grad of f: at z = "):
-        reference.register_activation("bad_silu", contrib.silu, sigma_only)
+        oracles.register_activation("bad_silu", contrib.silu, sigma_only)
     assert "bad_silu" not in ACTIVATIONS
 
 
@@ -47,7 +48,7 @@ def test_an_activation_that_is_not_complex_safe_is_checked_without_complex_step(
     def d_softplus_plain(z, xp):
         return 0.5 * (1.0 + xp.tanh(0.5 * z))
 
-    reference.register_activation("softplus_plain", softplus_plain, d_softplus_plain, output_range=(0.0, np.inf))
+    oracles.register_activation("softplus_plain", softplus_plain, d_softplus_plain, output_range=(0.0, np.inf))
     verdicts = check_activation("softplus_plain")
     ran = {c.oracle for v in verdicts for c in v.comparisons}
     assert "complex_step" not in ran and {"jax", "torch", "central"} <= ran
@@ -62,7 +63,7 @@ def d_quartic(y, o, xp):
 
 
 def test_register_a_loss_and_use_it_like_a_built_in(registries):
-    reference.register_loss("quartic", quartic, d_quartic)
+    oracles.register_loss("quartic", quartic, d_quartic)
     assert ("identity", "quartic") in valid_pairs() and ("softmax", "quartic") in valid_pairs()
     mlp = reference.MLP((3, 4, 2), ("elu", "identity"), "quartic")
     params = reference.init_params(mlp, seed=0)
@@ -79,7 +80,7 @@ def test_a_wrong_loss_derivative_is_refused(registries):
         return (o - y) ** 2
 
     with pytest.raises(RegistrationError, match="the hand-written derivative is wrong"):
-        reference.register_loss("quartic_bad", quartic, forgot_the_cube)
+        oracles.register_loss("quartic_bad", quartic, forgot_the_cube)
     assert "quartic_bad" not in LOSSES
 
 
@@ -109,4 +110,4 @@ def test_register_activation_rejects(registries, changes, error, match):
     arguments.update(changes)
     name, f, df = arguments.pop("name"), arguments.pop("f"), arguments.pop("df")
     with pytest.raises(error, match=match):
-        reference.register_activation(name, f, df, check=False, **arguments)
+        oracles.register_activation(name, f, df, check=False, **arguments)

@@ -6,8 +6,9 @@ import pytest
 import oracles
 from oracles import jax_oracle
 from reference.activations import ACTIVATIONS
+from reference.cases import valid_pairs
 from reference.losses import LOSSES
-from reference.strategies import TARGET_SAMPLERS, valid_pairs
+from reference.precision import jax_float64
 
 jax = jax_oracle.jax
 jnp = jax_oracle.jnp
@@ -28,9 +29,10 @@ def assert_close(ours, theirs, what):
 def test_activation_derivative_matches_jax(name):
     z = np.random.default_rng(0).normal(scale=4.0, size=200)
     z = z[np.abs(z) > 1e-6]  # away from kinks
-    jax_df = jax.vmap(jax.grad(jax_oracle._activation(name)))(jnp.asarray(z))
-    assert jax_df.dtype == jnp.float64
-    assert_close(ACTIVATIONS[name].f(z), jax_oracle._activation(name)(jnp.asarray(z)), f"{name}")
+    with jax_float64():
+        jax_df = jax.vmap(jax.grad(jax_oracle.JAX.activation(name)))(jnp.asarray(z))
+        assert jax_df.dtype == jnp.float64
+        assert_close(ACTIVATIONS[name].f(z), jax_oracle.JAX.activation(name)(jnp.asarray(z)), f"{name}")
     assert_close(ACTIVATIONS[name].df(z), jax_df, f"{name}'")
 
 
@@ -60,14 +62,15 @@ def test_kink_takes_the_left_hand_derivative_as_torch_does(name):
     torch_oracle.ACTIVATIONS[name](zero).sum().backward()
     assert at_kink == float(zero.grad[0])
     # jax.grad takes the right-hand value for leaky_relu: the frameworks differ at the kink.
-    jax_value = float(jax.grad(lambda z: jax_oracle._activation(name)(z).sum())(jnp.zeros(1))[0])
+    jax_value = float(jax.grad(lambda z: jax_oracle.JAX.activation(name)(z).sum())(jnp.zeros(1))[0])
     assert jax_value == (left if name == "relu" else right)
 
 
 def test_softmax_jacobian_matches_jax():
     z = np.random.default_rng(1).normal(scale=3.0, size=(4, 5))
     for row in z:
-        theirs = jax.jacobian(jax_oracle.ACTIVATIONS["softmax"])(jnp.asarray(row))  # [k, i] = ∂o_k/∂z_i
+        with jax_float64():
+            theirs = jax.jacobian(jax_oracle.ACTIVATIONS["softmax"])(jnp.asarray(row))  # [k, i] = ∂o_k/∂z_i
         assert_close(ACTIVATIONS["softmax"].jacobian(row), theirs, "softmax Jacobian")
 
 
@@ -75,7 +78,7 @@ def test_softmax_jacobian_matches_jax():
 def test_loss_and_derivative_match_jax(output, loss):
     rng = np.random.default_rng(2)
     z = rng.normal(size=(6, 4, 3) if ACTIVATIONS[output].pieces else (6, 4))  # maxout: 3 pieces per unit
-    y = TARGET_SAMPLERS[loss](rng, (6, 4))
+    y = LOSSES[loss].targets(rng, (6, 4))
     o = ACTIVATIONS[output].f(z)
     entry = LOSSES[loss]
 
@@ -86,8 +89,9 @@ def test_loss_and_derivative_match_jax(output, loss):
             return -jnp.sum(y * jnp.log(o_) + (1 - y) * jnp.log1p(-o_), axis=-1)
         return -jnp.sum(y * jnp.log(o_), axis=-1)
 
-    assert_close(entry.J(y, o), J(jnp.asarray(o)), f"{loss}")
-    assert_close(entry.dJ_do(y, o), jax.grad(lambda o_: J(o_).sum())(jnp.asarray(o)), f"∂{loss}/∂o")
+    with jax_float64():
+        assert_close(entry.J(y, o), J(jnp.asarray(o)), f"{loss}")
+        assert_close(entry.dJ_do(y, o), jax.grad(lambda o_: J(o_).sum())(jnp.asarray(o)), f"∂{loss}/∂o")
     if output in entry.from_logits:  # the fused form is the same function
         assert_close(entry.from_logits[output](y, z), entry.J(y, o), f"{loss} from logits")
 
@@ -95,6 +99,6 @@ def test_loss_and_derivative_match_jax(output, loss):
 @pytest.mark.parametrize(("output", "loss"), [(a, l) for a, l in valid_pairs() if a in LOSSES[l].from_logits])
 def test_fused_loss_finite_for_saturated_outputs(output, loss):
     z = np.stack([EXTREMES[:5], -EXTREMES[:5]])
-    y = TARGET_SAMPLERS[loss](np.random.default_rng(3), z.shape)
+    y = LOSSES[loss].targets(np.random.default_rng(3), z.shape)
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         assert np.all(np.isfinite(LOSSES[loss].from_logits[output](y, z)))

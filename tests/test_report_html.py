@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reports.html import is_numeric, render_html, write_html
+from reports.render.html import is_numeric, render_html, write_html
 from reports.model import Figure, Report, Section, Table
 
 CHROMIUM = Path("/usr/bin/chromium")

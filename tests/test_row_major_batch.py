@@ -17,9 +17,10 @@ import pytest
 import oracles
 from tests.helpers import TOL, check_structure, close  # noqa: F401
 import reference
-from reference import MLP, row_major_batch
-from reference.network import BIAS_MODES
-from reference.strategies import derivative_is_finite, make_case
+from reference import MLP
+from reference.notations import row_major_batch
+from reference.mlp import BIAS_MODES
+from reference.cases import derivative_is_finite, make_case
 
 ORACLE_NAMES = tuple(oracles.ORACLES)
 

@@ -8,7 +8,8 @@ import numpy as np
 
 import oracles
 import reference
-from reference import MLP, column_vector, delta_rule
+from reference import MLP
+from reference.notations import column_vector, delta_rule
 
 TOL = oracles.tolerance_for(np.float64, "jax")
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from reports import speed_section
+from reports.sections import speed as speed_section
 from reports.bench import hand_derived
 from reports.bench.hand_derived import SpeedRow
 

@@ -16,7 +16,9 @@ from matplotlib import image as mpimg
 import oracles
 import reference
 from reference import fast
-from reports import timing
+from reports.render import plots
+from reports.sections import timing
+from reports.sections.environment import timing_notes
 from reports.model import Figure, Section, Table
 
 
@@ -27,7 +29,7 @@ def rows():
 
 
 def expected_methods() -> set[str]:
-    names = {f"notation: {name}" for name in reference.NOTATIONS} | {f"fast: {name}" for name in fast.FAST_PATHS}
+    names = {f"notation: {name}" for name in reference.NOTATIONS} | {f"fast: {name}" for name in fast.names()}
     for name in oracles.ORACLES:
         names |= {"jax eager", "jax jit"} if name == "jax" else {name}
     return names
@@ -79,7 +81,7 @@ def test_ratios_are_to_the_fastest_of_each_group(rows):
 
 
 def test_plot_gives_one_readable_png_per_device(rows):
-    figures = timing.plot(rows)
+    figures = plots.timing(rows)
     assert [f.name for f in figures] == ["timing_cpu.png"]
     figure = figures[0]
     assert isinstance(figure, Figure) and figure.caption and figure.alt
@@ -89,7 +91,7 @@ def test_plot_gives_one_readable_png_per_device(rows):
 
 
 def test_section_has_a_table_per_dtype_and_the_figure(rows):
-    figures = timing.plot(rows)
+    figures = plots.timing(rows)
     section = timing.section(rows, figures)
     assert isinstance(section, Section) and section.key == "timing" and section.title and section.intro
     assert len(section.tables) == 2  # CPU × (float64, float32)
@@ -112,7 +114,7 @@ def test_json_rows_carry_every_field(rows):
 
 
 def test_environment_notes_record_thread_counts():
-    notes = timing.environment_notes()
+    notes = timing_notes()
     assert notes["torch_num_threads"] >= 1 and notes["cpu_count"] >= 1
 
 

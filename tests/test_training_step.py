@@ -7,7 +7,7 @@ from hypothesis import assume, given
 
 import oracles
 import reference
-from reference.strategies import cases
+from testbed.strategies import cases
 
 LR = 0.1
 

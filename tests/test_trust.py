@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 
 import oracles
 import reference
-from reference import MLP, mutants
-from reference.strategies import cases, make_case
+from reference import MLP
+from testbed import mutants
+from reference.cases import make_case
+from testbed.strategies import cases
 
 
 def test_tolerance_targets_of_the_policy():
@@ -21,9 +23,17 @@ def test_tolerance_targets_of_the_policy():
 
 
 def test_jax_matrix_products_run_at_full_precision():
-    from oracles import jax_oracle
+    import jax
 
-    assert jax_oracle.jax.config.jax_default_matmul_precision == "highest"
+    seen = []
+
+    def f(x, xp):  # records JAX's settings while the jax oracle traces it
+        seen.append((jax.config.jax_default_matmul_precision, jax.config.jax_enable_x64))
+        return xp.sum(x**2)
+
+    assert oracles.check_gradient(f, lambda x: 2 * x, np.ones(3), oracles=("jax",)).ok
+    assert seen[-1] == ("highest", True)
+    assert jax.config.jax_default_matmul_precision is None  # and only while the oracle runs
 
 
 # --- kinks ---------------------------------------------------------------------
@@ -43,7 +53,7 @@ def exact_kink_case(activation: str):
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "maxout"])
 def test_exact_zero_preactivations_raise_no_false_alarm(activation):
     mlp, params, X, Y = exact_kink_case(activation)
-    assert oracles.checks.on_a_kink(mlp, params, X)
+    assert oracles.problems.NetworkProblem(mlp, params, X, Y).on_a_kink()
     notation = "row_major_batch" if activation == "maxout" else "delta_rule"
     ours = reference.gradients(mlp, params, X, Y, notation=notation)
     verdict = oracles.check_network_gradients(mlp, params, X, Y, ours, implementation=notation)
@@ -64,7 +74,7 @@ def test_a_wrong_value_at_a_kink_is_still_caught():
     lower, upper = numerical.lower[layer][which][kinked], numerical.upper[layer][which][kinked]
     wrong = [[dW.copy(), None if db is None else db.copy()] for dW, db in ours]
     wrong[layer][which][kinked] = upper + 10 * (upper - lower + 1.0)  # far outside the one-sided derivatives
-    result = oracles.compare(wrong, numerical.gradients, implementation="x", oracle="central", numerical=numerical)
+    result = oracles.compare(wrong, numerical, implementation="x")
     assert not result.ok and result.worst.kinked_worst
     assert "not differentiable here" in result.message() and "outside its one-sided derivatives" in result.message()
 
@@ -77,7 +87,7 @@ def test_stencil_across_a_kink_is_judged_by_one_sided_derivatives():
     ours = reference.gradients(mlp, params, X, Y, notation="column_vector")
     numerical = oracles.numerical_gradients(mlp, params, X, Y, oracle="central")
     assert numerical.kinked[0][0][0].all() and not numerical.kinked[0][0][1].any()
-    assert oracles.compare(ours, numerical.gradients, implementation="column_vector", oracle="central", numerical=numerical).ok
+    assert oracles.compare(ours, numerical, implementation="column_vector").ok
     plain = oracles.compare(ours, numerical.gradients, implementation="column_vector", oracle="central")
     assert not plain.ok  # without kink handling this would be a false alarm
 
@@ -126,6 +136,23 @@ def test_no_false_alarm_on_correct_gradients(case):
     _no_false_alarm(case)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "issue 13: the float64 tolerance assumes terms of order one. SiLU units at z ≈ −37…−286 under weights × 10: "
+        "jax.grad and torch.autograd differentiate 0.5 z (1 + tanh(z/2)) with different roundings of its cancellation, "
+        "1.3e-10 apart on one element (normalised 2.1e-12 against 1e-12); the hand-derived gradient agrees with torch "
+        "to 1e-26, and the check calls it WRONG against jax. Found by the derandomized default profile."
+    ),
+)
+def test_no_false_alarm_when_the_exact_oracles_round_a_saturated_unit_differently():
+    mlp = MLP((1, 1, 8, 6, 3, 1), ("sigmoid", "relu", "silu", "identity", "identity"), "squared_error")
+    case = make_case(mlp, seed=2518, scale=10.0, batch=1)
+    ours = reference.gradients(mlp, case.params, case.X, case.Y, notation="row_major_batch")
+    verdict = oracles.check_network_gradients(mlp, case.params, case.X, case.Y, ours, oracles=("jax", "torch"))
+    assert verdict.ok, verdict.message()
+
+
 @pytest.mark.slow
 @settings(max_examples=2000)
 @given(case=cases())
@@ -159,7 +186,7 @@ def test_projection_check_on_a_network_too_large_for_elementwise_checks():
     case = make_case(mlp, seed=0, scale=1.0, batch=128)
     ours = reference.gradients(mlp, case.params, case.X, case.Y, notation="row_major_batch")
     right = oracles.check_projections(mlp, case.params, case.X, case.Y, ours)
-    assert right.ok and right.parameters == 26122, right.message()
+    assert right.ok and right.elements == 26122, right.message()
     off_by_1e_9 = [(dW * (1 + 1e-9), db) for dW, db in ours]
     assert not oracles.check_projections(mlp, case.params, case.X, case.Y, off_by_1e_9).ok
 

@@ -13,8 +13,9 @@ import pytest
 import oracles
 from tests.helpers import TOL, check_structure, close  # noqa: F401
 import reference
-from reference import MLP, two_layer_sums
-from reference.strategies import derivative_is_finite, make_case
+from reference import MLP
+from reference.notations import two_layer_sums
+from reference.cases import derivative_is_finite, make_case
 
 ORACLE_NAMES = tuple(oracles.ORACLES)
 
@@ -61,7 +62,7 @@ def test_seed_network_forward_and_deltas_follow_the_document():
     close(O_j, activations[1][0])
     close(net_k, zs[1][0])
     close(O_k, activations[2][0])
-    delta_k, delta_j = two_layer_sums.deltas(SEED_MLP, SEED_W, net_j, net_k, O_k, SEED_d)
+    delta_k, delta_j = two_layer_sums.deltas(SEED_MLP, SEED_W, net_j, O_j, net_k, O_k, SEED_d)
     close(delta_k, (SEED_d - O_k) * O_k * (1 - O_k))  # step 3 with the sigmoid's f' = O(1 − O)
     close(delta_j, O_j * (1 - O_j) * (SEED_W @ delta_k))  # f'(net_j) Σ_k δ_k w_jk
     Delta_V, Delta_W = two_layer_sums.increments(SEED_MLP, two_layer_sums.from_document(SEED_V, SEED_W), SEED_x, SEED_d, 0.5)

@@ -1,4 +1,9 @@
-"""``python -m reports.bench`` (``make bench``): measure, print, write bench.json."""
+"""``python -m reports.bench`` (``make bench``): measure, print, write bench.json.
+
+The thread counts are pinned (``threads.pin``) before anything is computed:
+JAX sizes its CPU pool from the affinity mask when its backend starts, at the
+first computation, not at import.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from reports.bench import threads
+import torch
+from tabulate import tabulate
+
+from reports.bench import hand_derived, numerical, threads
 from reports.cli import positive_int
+from reports.io import write_atomic, write_bytes_atomic
+from reports.render import plots
+from reports.sections import environment, speed
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "out"
 BENCH_SCHEMA = 1
@@ -26,14 +37,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _table(headers, rows) -> str:
-    from tabulate import tabulate
-
     return tabulate(rows, headers=headers, tablefmt="github")
 
 
 def run(quick: bool, rounds: int | None) -> dict[str, object]:
-    from reports.bench import hand_derived, numerical
-
     started = time.perf_counter()
     rows = hand_derived.measure(quick=quick, rounds=rounds)
     found = hand_derived.targets(rows)
@@ -51,11 +58,7 @@ def run(quick: bool, rounds: int | None) -> dict[str, object]:
 
 
 def _machine() -> dict[str, object]:
-    import torch
-
-    from reports.environment import collect
-
-    env = collect()
+    env = environment.collect()
     return {
         "cpu": env["cpu"],
         "cpu_count": env["cpu_count"],
@@ -66,10 +69,8 @@ def _machine() -> dict[str, object]:
 
 def render_text(data: dict) -> str:
     """The tables ``make bench`` prints (the report's Speed section shows the same)."""
-    from reports import speed_section
-
-    parts = [speed_section.describe_machine(data)]
-    for table in speed_section.tables(data):
+    parts = [speed.describe_machine(data)]
+    for table in speed.tables(data):
         parts += ["", table.caption, _table(table.headers, table.rows)]
     return "\n".join(parts)
 
@@ -81,11 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from reports.bench import numerical
-    from reports.io import write_atomic, write_bytes_atomic
-
     data = run(args.quick, args.rounds)
-    figure = numerical.plot(data["numerical"])
+    figure = plots.growth(data["numerical"]["growth"])
     write_bytes_atomic(args.out / figure.name, figure.png)
     data["numerical"]["figure"] = figure.name
     write_atomic(args.out / "bench.json", json.dumps(data, indent=2, allow_nan=False) + "\n")

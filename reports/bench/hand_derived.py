@@ -16,26 +16,30 @@ inside a timed call:
 * on the CPU, the matrix products of one gradient alone, on NumPy: the floor
   under ours on NumPy, stated beside a CPU target it misses.
 
-Timing: every method is warmed up twice (compilation, allocator caches),
-then the methods take turns, one call each per round, for ``rounds`` rounds
-(the order rotates each round), so load on a shared machine falls on all of
-them alike; a figure is the median of its rounds, with the minimum beside it.
-GPU calls end with ``torch.cuda.synchronize()`` (TF32 is off, as in the
-oracles).
+Timing (``reports.clock``): every method is warmed up twice (compilation,
+allocator caches), then the methods take turns, one call each per round, for
+``rounds`` rounds (the order rotates each round), so load on a shared machine
+falls on all of them alike; a figure is the median of its rounds, with the
+minimum beside it.  GPU calls end with ``torch.cuda.synchronize()``; TF32 is
+off and JAX runs with x64 and full-precision products while the benchmark
+runs (``reference.precision``), as in the oracles.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
+import torch
 
-from reference import delta_rule, fast, row_major_batch
-from reference.network import MLP
-from reference.strategies import make_case
+from oracles import jax_oracle, torch_oracle
+from oracles.problems import NetworkProblem
+from reference import fast
+from reference.cases import make_case
+from reference.mlp import MLP
+from reference.precision import jax_float64, torch_full_precision
+from reports import clock
 
 NETWORKS = ((784, 512, 512, 10), (1024, 2048, 2048, 10))
 QUICK_NETWORKS = ((784, 512, 512, 10),)
@@ -102,55 +106,26 @@ Call = Callable[[], object]
 
 def _ours(mlp: MLP, params, X, Y, library: str, wait: Callable[[object], object]) -> dict[tuple[str, str, str], Call]:
     found = {}
-    L = mlp.depth
-    for notation, path in fast.FAST_PATHS.items():
-        W, b = path.prepare(mlp, params)
+    for notation in fast.names():
+        form = fast.batched(notation)
+        W, b = form.prepare(mlp, params)
         gradient = fast.core_for(mlp, notation, X)  # jitted for jax arrays: XLA compiles our equations
-        forward = (
-            (lambda W, b, X: row_major_batch.forward(mlp, W, b, X)[1][L])
-            if notation == "row_major_batch"
-            else (lambda W, b, X: delta_rule.batch_forward(mlp, W, b, X.T)[1][L])
-        )
-        if library == "jax":
-            forward = _jit(forward)
+        forward = form.forward if library != "jax" else _jit(mlp, form.forward)
         found[(notation, library, "gradient")] = (lambda g, W, b: lambda: wait(g(W, b, X, Y)))(gradient, W, b)
         found[(notation, library, "forward")] = (lambda f, W, b: lambda: wait(f(W, b, X)))(forward, W, b)
     return found
 
 
-def _jit(function):
-    import jax
-
-    return jax.jit(function)
+def _jit(mlp: MLP, forward: Callable) -> Callable:
+    jitted = jax_oracle.jax.jit(lambda W, b, X: forward(mlp, W, b, X))
+    return lambda W, b, X: jitted(W, b, X)
 
 
 def _torch_arrays(case, device: str):
-    import torch
+    def to(a):
+        return None if a is None else torch.from_numpy(np.array(a)).to(device)
 
-    to = (lambda a: None if a is None else torch.from_numpy(np.array(a)).to(device))
     return [(to(W), to(b)) for W, b in case.params], to(case.X), to(case.Y)
-
-
-def _torch_autograd(mlp: MLP, case, device: str, wait) -> Call:
-    import torch
-
-    from oracles import torch_oracle
-
-    params, X, Y = _torch_arrays(case, device)
-    leaves = [(W.requires_grad_(True), None if b is None else b.requires_grad_(True)) for W, b in params]
-    flat = [t for pair in leaves for t in pair if t is not None]
-    E = torch_oracle.objective(mlp, "cuda" if device != "cpu" else "cpu", X.dtype)
-    return lambda: wait(torch.autograd.grad(E(leaves, X, Y), flat))
-
-
-def _jax_grad(mlp: MLP, case, device) -> Call:
-    import jax
-
-    from oracles import jax_oracle
-
-    arrays = jax.device_put(([(W, b) for W, b in case.params], case.X, case.Y), device)
-    gradient = jax_oracle.compiled_gradient(mlp)
-    return lambda: jax.block_until_ready(gradient(*arrays))
 
 
 def _matrix_products(mlp: MLP, case) -> Call:
@@ -173,19 +148,18 @@ def _matrix_products(mlp: MLP, case) -> Call:
 
 
 def cpu_methods(mlp: MLP, case) -> dict[tuple[str, str, str], Call]:
-    import jax
-
-    from oracles import jax_oracle  # noqa: F401  (x64 before any jax array)
-
+    """Call inside ``jax_float64()`` (``measure`` does): the jax arrays are float64."""
+    jax = jax_oracle.jax
     cpu = jax.devices("cpu")[0]
+    problem = NetworkProblem(mlp, case.params, case.X, case.Y)
     methods = _ours(mlp, case.params, case.X, case.Y, "numpy", lambda r: r)
     params, X, Y = _torch_arrays(case, "cpu")
     methods.update(_ours(mlp, params, X, Y, "torch", lambda r: r))
     jparams = jax.device_put([(W, b) for W, b in case.params], cpu)
     jX, jY = jax.device_put((case.X, case.Y), cpu)
     methods.update(_ours(mlp, jparams, jX, jY, "jax", jax.block_until_ready))
-    methods[("torch.autograd", "torch", "gradient")] = _torch_autograd(mlp, case, "cpu", lambda r: r)
-    methods[("jax.jit(jax.grad)", "jax", "gradient")] = _jax_grad(mlp, case, cpu)
+    methods[("torch.autograd", "torch", "gradient")] = torch_oracle.prepare(problem, "cpu")
+    methods[("jax.jit(jax.grad)", "jax", "gradient")] = jax_oracle.prepare(problem, device=cpu)
     methods[("matrix products only", "numpy", "floor")] = _matrix_products(mlp, case)
     return methods
 
@@ -193,15 +167,15 @@ def cpu_methods(mlp: MLP, case) -> dict[tuple[str, str, str], Call]:
 def gpu_methods(mlp: MLP, case) -> dict[tuple[str, str, str], Call]:
     """Ours on torch CUDA tensors (and CuPy when installed), torch.autograd, jax
     when its backend is a GPU, and the matrix-product yardstick."""
-    import torch
 
     def wait(result):
         torch.cuda.synchronize()
         return result
 
     params, X, Y = _torch_arrays(case, "cuda")
+    problem = NetworkProblem(mlp, case.params, case.X, case.Y)
     methods = _ours(mlp, params, X, Y, "torch", wait)
-    methods[("torch.autograd", "torch", "gradient")] = _torch_autograd(mlp, case, "cuda", wait)
+    methods[("torch.autograd", "torch", "gradient")] = torch_oracle.prepare(problem, "cuda")
     try:
         import cupy
     except ImportError:
@@ -215,10 +189,9 @@ def gpu_methods(mlp: MLP, case) -> dict[tuple[str, str, str], Call]:
             return result
 
         methods.update(_ours(mlp, cparams, to(case.X), to(case.Y), "cupy", cupy_wait))
-    import jax
-
+    jax = jax_oracle.jax
     if jax.default_backend() == "gpu":
-        methods[("jax.jit(jax.grad)", "jax", "gradient")] = _jax_grad(mlp, case, jax.devices()[0])
+        methods[("jax.jit(jax.grad)", "jax", "gradient")] = jax_oracle.prepare(problem, device=jax.devices()[0])
     width = max(mlp.sizes[1:-1])
     A = torch.ones((case.X.shape[0], width), dtype=X.dtype, device="cuda")
     B = torch.ones((width, width), dtype=X.dtype, device="cuda")
@@ -226,43 +199,34 @@ def gpu_methods(mlp: MLP, case) -> dict[tuple[str, str, str], Call]:
     return methods
 
 
-def time_methods(methods: dict, rounds: int) -> dict[tuple[str, str, str], list[float]]:
-    """Warm up each method twice, then ``rounds`` rounds of one call each, in rotating order."""
-    for call in methods.values():
-        call()
-        call()
-    keys = list(methods)
-    times: dict = {key: [] for key in keys}
-    for r in range(rounds):
-        for key in keys[r % len(keys):] + keys[: r % len(keys)]:
-            start = time.perf_counter()
-            methods[key]()
-            times[key].append(time.perf_counter() - start)
-    return times
-
-
 def measure(quick: bool = False, rounds: int | None = None, seed: int = 0) -> list[SpeedRow]:
     """Every method on every network, dtype and device (the GPU only when torch sees one)."""
-    import torch
-
     rounds = rounds or (3 if quick else 7)
     rows = []
-    for sizes in QUICK_NETWORKS if quick else NETWORKS:
-        mlp = _mlp(sizes)
-        for dtype in DTYPES:
-            case = make_case(mlp, seed, 1.0, BATCH, np.dtype(dtype))
-            devices = [("cpu", cpu_methods)] + ([(torch.cuda.get_device_name(0), gpu_methods)] if torch.cuda.is_available() else [])
-            for device, make in devices:
-                for (method, library, kind), samples in time_methods(make(mlp, case), rounds).items():
-                    if kind == "matmul":
-                        width = max(sizes[1:-1])
-                        flops = 2.0 * BATCH * width * width
-                    else:
-                        flops = gradient_flops(sizes, BATCH) if kind in ("gradient", "floor") else forward_flops(sizes, BATCH)
-                    rows.append(
-                        SpeedRow(network_name(sizes), dtype, device, method, library, kind,
-                                 statistics.median(samples), min(samples), len(samples), flops)
-                    )
+    with jax_float64(), torch_full_precision():
+        for sizes in QUICK_NETWORKS if quick else NETWORKS:
+            rows += _network_rows(sizes, rounds, seed)
+    return rows
+
+
+def _network_rows(sizes: tuple[int, ...], rounds: int, seed: int) -> list[SpeedRow]:
+    mlp = _mlp(sizes)
+    rows = []
+    for dtype in DTYPES:
+        case = make_case(mlp, seed, 1.0, BATCH, np.dtype(dtype))
+        devices = [("cpu", cpu_methods)] + ([(torch.cuda.get_device_name(0), gpu_methods)] if torch.cuda.is_available() else [])
+        for device, make in devices:
+            timed = clock.measure(make(mlp, case), warmups=2, rounds=rounds)
+            for (method, library, kind), samples in timed.items():
+                if kind == "matmul":
+                    width = max(sizes[1:-1])
+                    flops = 2.0 * BATCH * width * width
+                else:
+                    flops = gradient_flops(sizes, BATCH) if kind in ("gradient", "floor") else forward_flops(sizes, BATCH)
+                rows.append(
+                    SpeedRow(network_name(sizes), dtype, device, method, library, kind,
+                             samples.median, samples.minimum, len(samples.wall), flops)
+                )
     return rows
 
 
@@ -274,7 +238,7 @@ def targets(rows: list[SpeedRow]) -> list[Target]:
         group = [r for r in rows if (r.network, r.dtype, r.device) == (network, dtype, device)]
         by = {(r.method, r.library, r.kind): r for r in group}
         frameworks = [r for r in group if r.method in FRAMEWORKS]
-        ours = [r for r in group if r.method in fast.FAST_PATHS and r.kind == "gradient"]
+        ours = [r for r in group if r.method in fast.names() and r.kind == "gradient"]
         on_gpu = device != "cpu"
         for row in ours:
             forward = by.get((row.method, row.library, "forward"))

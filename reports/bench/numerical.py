@@ -19,12 +19,12 @@ Measures, never prints (``make bench`` wires it in):
 * ``growth_rows`` — time per full gradient of central differences and the
   complex step against the parameter count (widths w of (w, w, w, 10), depth
   L = 3) and against depth (2 to 6 hidden layers of width 64).
-* ``plot_growth`` — the growth rows as a PNG (matplotlib, Agg canvas).
+The growth rows are plotted by ``reports.render.plots.growth``.
 
-Times are ``time.perf_counter`` wall times, best of ``repeats`` calls (3 for
-the target, 2 for the sweeps; a call over ``LONG_CALL_S`` is not repeated),
-with the CPU time (``time.process_time``) of the same call beside them: on a
-shared machine the CPU time shows the work when other processes take a core.
+Times come from ``reports.clock``: wall times, best of ``repeats`` calls (3
+for the target, 2 for the sweeps; a call over ``LONG_CALL_S`` is not
+repeated), with the CPU time of the same call beside them: on a shared
+machine the CPU time shows the work when other processes take a core.
 The plain loop runs as it always did, BLAS with its default threads.
 ``quick`` keeps a whole ``measure`` under about 20 s (one repeat, smaller
 samples and sweeps, a smaller batch for the sweeps).
@@ -33,27 +33,24 @@ samples and sweeps, a smaller batch for the sweeps).
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
 
-from oracles import complex_step, finite_differences, perturbation_batches
+from oracles import numerical
+from oracles.numerical import network_batches
+from oracles.numerical.complex_safe import COMPLEX_SAFE
+from oracles.problems import NetworkProblem
 from reference import MLP
-from reference.strategies import make_case
+from reference.cases import make_case
+from reports import clock
 
 TARGET = MLP((64, 128, 128, 10), ("tanh", "tanh", "softmax"), "cross_entropy")
 TARGET_BATCH = 128
 
-ORACLES: dict[str, tuple[Callable, Callable]] = {
-    # name: (batched, plain loop with limit=)
-    "central": (finite_differences.central, finite_differences.central_plain_loop),
-    "richardson": (finite_differences.richardson, finite_differences.richardson_plain_loop),
-    "complex_step": (complex_step.gradients, complex_step.gradients_plain_loop),
-}
+ORACLES = ("central", "richardson", "complex_step")
 
-STENCIL_POINTS = {"central": 4, "richardson": 6, "complex_step": 1}
 
 
 @dataclass(frozen=True)
@@ -108,14 +105,12 @@ LONG_CALL_S = 2.0  # a call this long is not repeated: its best-of gains little 
 
 def _best(call: Callable[[], object], repeats: int) -> tuple[float, float]:
     """(wall, cpu) seconds of the fastest of ``repeats`` calls (fewer for long calls)."""
-    best = (np.inf, np.inf)
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        call()
-        best = min(best, (time.perf_counter() - wall, time.process_time() - cpu))
-        if best[0] > LONG_CALL_S:
-            break
-    return best
+    return clock.measure({"call": call}, warmups=0, rounds=repeats, budget_s=LONG_CALL_S)["call"].best
+
+
+def _oracle(name: str, mlp: MLP, params, X, Y, **options) -> Callable[[], object]:
+    """One full numerical gradient by ``name``; ``batched=False, limit=k``: the plain loop's first k elements."""
+    return lambda: numerical.answer(numerical.STENCILS[name], NetworkProblem(mlp, params, X, Y), **options)
 
 
 def _case(mlp: MLP, batch: int):
@@ -128,17 +123,17 @@ def target_rows(quick: bool = False) -> list[TargetRow]:
     repeats = 1 if quick else 3
     sample = {"central": 20, "richardson": 15, "complex_step": 40} if quick else {"central": 200, "richardson": 150, "complex_step": 400}
     params, X, Y = _case(TARGET, TARGET_BATCH)
-    P, threads = _parameters(TARGET), perturbation_batches.available_threads()
+    P, threads = _parameters(TARGET), network_batches.available_threads()
     rows = []
-    for oracle, (batched, plain) in ORACLES.items():
-        wall, cpu = _best(lambda: batched(TARGET, params, X, Y), repeats)
+    for oracle in ORACLES:
+        wall, cpu = _best(_oracle(oracle, TARGET, params, X, Y), repeats)
         rows.append(TargetRow(oracle, "batched", str(TARGET), P, TARGET_BATCH, "float64", wall, cpu, repeats, threads, False, P, ""))
         k = sample[oracle]
-        wall, cpu = _best(lambda: plain(TARGET, params, X, Y, limit=k), repeats)
+        wall, cpu = _best(_oracle(oracle, TARGET, params, X, Y, batched=False, limit=k), repeats)
         rows.append(TargetRow(
             oracle, "plain loop", str(TARGET), P, TARGET_BATCH, "float64", wall * P / k, cpu * P / k, repeats, 1, True, k,
             f"estimated: the first {k} elements of W^1 timed and scaled by {P}/{k}; every element costs the same "
-            f"{STENCIL_POINTS[oracle]} full {'complex ' if oracle == 'complex_step' else ''}forward pass(es) in the loop",
+            f"{numerical.STENCILS[oracle].count} full {'complex ' if oracle == 'complex_step' else ''}forward pass(es) in the loop",
         ))
     return rows
 
@@ -166,17 +161,18 @@ def bound_rows(measured: list[TargetRow] | None = None, quick: bool = False) -> 
     """The target's lower bounds from its tanh evaluations alone."""
     repeats = 5 if quick else 20
     rng = np.random.default_rng(0)
-    z = rng.standard_normal(perturbation_batches.CHUNK_ELEMENTS)
-    zc = z + 1j * complex_step.H * rng.standard_normal(z.size)
+    z = rng.standard_normal(network_batches.CHUNK_ELEMENTS)
+    zc = z + 1j * 1e-30 * rng.standard_normal(z.size)
     cost = {
         "central": (_ns_per_element(np.tanh, z, repeats), "np.tanh on float64 (the canonical f)"),
         "richardson": (_ns_per_element(np.tanh, z, repeats), "np.tanh on float64 (the canonical f)"),
-        "complex_step": (_ns_per_element(complex_step.ACTIVATIONS["tanh"], zc, repeats), "the complex step's complex-safe tanh on complex128"),
+        "complex_step": (_ns_per_element(COMPLEX_SAFE.activations["tanh"], zc, repeats), "the complex step's complex-safe tanh on complex128"),
     }
-    threads = perturbation_batches.available_threads()
+    threads = network_batches.available_threads()
     times = {r.oracle: r.seconds for r in measured or () if r.evaluation == "batched"}
     rows = []
-    for oracle, points in STENCIL_POINTS.items():
+    for oracle in ORACLES:
+        points = numerical.STENCILS[oracle].count
         count = activation_evaluations(TARGET, TARGET_BATCH, points)
         ns, what = cost[oracle]
         cpu = count * ns * 1e-9
@@ -207,7 +203,7 @@ def growth_rows(quick: bool = False) -> list[GrowthRow]:
         for width, hidden, mlp in networks:
             params, X, Y = _case(mlp, batch)
             for oracle in ("central", "complex_step"):
-                wall, cpu = _best(lambda: ORACLES[oracle][0](mlp, params, X, Y), repeats)
+                wall, cpu = _best(_oracle(oracle, mlp, params, X, Y), repeats)
                 rows.append(GrowthRow(oracle, sweep, str(mlp), width, hidden, _parameters(mlp), batch, wall, cpu, repeats))
     return rows
 
@@ -216,106 +212,9 @@ def measure(quick: bool = False) -> dict:
     """Every measurement of this module, JSON-serialisable."""
     target = target_rows(quick)
     return {
-        "machine": {"cpus": os.cpu_count(), "threads": perturbation_batches.available_threads(), "load_average": list(os.getloadavg())},
+        "machine": {"cpus": os.cpu_count(), "threads": network_batches.available_threads(), "load_average": list(os.getloadavg())},
         "quick": quick,
         "target": [asdict(r) for r in target],
         "bounds": [asdict(r) for r in bound_rows(target, quick)],
         "growth": [asdict(r) for r in growth_rows(quick)],
     }
-
-
-def plot_growth(rows: list[GrowthRow] | list[dict], path) -> None:
-    """Two panels — seconds against parameters (width sweep) and against hidden
-    layers (depth sweep), log scales, one line per oracle — written as a PNG."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    rows = [r if isinstance(r, dict) else asdict(r) for r in rows]
-    fig = Figure(figsize=(10.0, 4.2))
-    FigureCanvasAgg(fig)
-    for axis, (sweep, x, label) in zip(
-        fig.subplots(1, 2), (("width", "parameters", "parameters (widths w of w-w-w-10)"), ("depth", "hidden_layers", "hidden layers of width 64"))
-    ):
-        for oracle, marker in (("central", "o"), ("complex_step", "s")):
-            points = sorted((r[x], r["seconds"]) for r in rows if r["sweep"] == sweep and r["oracle"] == oracle)
-            if points:
-                axis.plot(*zip(*points), marker=marker, label=oracle.replace("_", " "))
-        axis.set_xscale("log" if sweep == "width" else "linear")
-        if sweep == "depth":
-            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.set_yscale("log")
-        axis.set_xlabel(label)
-        axis.set_ylabel("seconds per full gradient")
-        axis.grid(True, which="both", alpha=0.3)
-        axis.legend()
-    batch = {r["batch"] for r in rows}
-    fig.suptitle(f"Batched numerical oracles, float64, batch {', '.join(map(str, sorted(batch)))}")
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=110)
-
-
-# --- for `make bench` and the report's Speed section -------------------------------------
-
-FIGURE_NAME = "bench_numerical_growth.png"
-TARGETS_S = {"central": 0.5, "complex_step": 5.0}  # the issue's limits for the 26,122-parameter network
-
-
-def plot(data: dict):
-    """The growth plot as a report ``Figure``."""
-    from io import BytesIO
-
-    from reports.model import Figure
-
-    buffer = BytesIO()
-    plot_growth(data["growth"], buffer)
-    return Figure(
-        name=FIGURE_NAME,
-        png=buffer.getvalue(),
-        caption="Seconds per full numerical gradient against parameter count (width sweep) and depth.",
-        alt="Two log-scale panels: seconds per gradient of central differences and the complex step, against parameters and against hidden layers.",
-    )
-
-
-def _s(seconds: float) -> str:
-    return f"{seconds:.3g}"
-
-
-def tables(data: dict) -> tuple:
-    from reports.model import Table
-
-    target = data["target"]
-    bounds = {b["oracle"]: b for b in data["bounds"]}
-    batched = {r["oracle"]: r for r in target if r["evaluation"] == "batched"}
-    plain = {r["oracle"]: r for r in target if r["evaluation"] == "plain loop"}
-    rows, marks = [], []
-    for oracle, row in batched.items():
-        limit = TARGETS_S.get(oracle)
-        met = None if limit is None else row["seconds"] <= limit
-        loop = plain.get(oracle)
-        bound = bounds.get(oracle)
-        rows.append((
-            oracle, f"{row['parameters']:,}", _s(row["seconds"]), _s(row["cpu_seconds"]),
-            "—" if loop is None else _s(loop["seconds"]) + (" (est.)" if loop["estimated"] else ""),
-            "—" if loop is None else f"{loop['seconds'] / row['seconds']:.0f}×",
-            "—" if limit is None else f"< {limit:g}",
-            "reported" if met is None else ("met" if met else "NOT MET"),
-            "—" if bound is None else f"{_s(bound['seconds'])} ({bound['activation_evaluations']:,} f evaluations × {bound['ns_per_evaluation']:.2f} ns / {bound['threads']} threads)",
-        ))
-        marks.append("fail" if met is False else "")
-    network = target[0]["network"] if target else ""
-    summary = Table(
-        headers=("oracle", "parameters", "batched s", "CPU s", "plain loop s", "speed-up", "target", "verdict", "floor: activation evaluations alone, s"),
-        rows=tuple(rows),
-        caption=(
-            f"Every parameter of {network} at batch {target[0]['batch'] if target else ''}, float64, same tolerances "
-            "and error estimates as before. The floor counts the activation evaluations a batched oracle cannot avoid."
-        ),
-        marks=tuple(marks),
-    )
-    growth = Table(
-        headers=("oracle", "sweep", "network", "parameters", "batch", "seconds"),
-        rows=tuple((g["oracle"], g["sweep"], g["network"], f"{g['parameters']:,}", str(g["batch"]), _s(g["seconds"])) for g in data["growth"]),
-        caption="Cost growth of the batched numerical oracles (plotted below).",
-    )
-    return summary, growth

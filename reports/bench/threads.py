@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import os
 
+import threadpoolctl
+import torch
+
 
 def usable_cores() -> int:
     try:
@@ -33,17 +36,11 @@ def pin(threads: int) -> None:
         os.sched_setaffinity(0, cores[:threads])  # XLA sizes its pool from this mask
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(threads)
-    import threadpoolctl
-    import torch
-
     threadpoolctl.threadpool_limits(threads)  # NumPy's OpenBLAS, already loaded
     torch.set_num_threads(threads)
 
 
 def record() -> dict[str, object]:
-    import threadpoolctl
-    import torch
-
     return {
         "usable_cores": usable_cores(),
         "blas": [

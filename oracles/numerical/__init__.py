@@ -1,0 +1,42 @@
+"""The numerical oracles: central differences, Richardson extrapolation and the
+complex step (``stencils``, each written once), evaluated by a plain loop or
+by a network's batched forward passes (``evaluators``).
+
+``answer(stencil, problem)`` is the oracle: the problem says where E is
+evaluated (``problem.evaluator``), the stencil how it is combined.
+``batched=False`` gives the plain one-element-at-a-time loop, kept as the
+cross-check of the batches and the benchmark's baseline.
+"""
+
+from __future__ import annotations
+
+from oracles.comparison import Answer
+from oracles.numerical.stencils import CENTRAL, COMPLEX_STEP, RICHARDSON, Stencil, differentiate
+
+STENCILS: dict[str, Stencil] = {s.name: s for s in (COMPLEX_STEP, RICHARDSON, CENTRAL)}
+
+
+def answer(stencil: Stencil, problem, *, batched: bool = True, limit: int | None = None) -> Answer:
+    """``stencil``'s answer for ``problem``: the gradient, and for the real
+    stencils each element's error estimate and kink bracket."""
+    result = differentiate(stencil, problem.evaluator(stencil, batched), limit=limit)
+    unflatten = problem.layout.unflatten
+
+    def shaped(items):
+        return None if items is None else unflatten(items)
+
+    return Answer(
+        stencil.name, problem.layout, unflatten(result.values), shaped(result.errors), shaped(result.kinked),
+        shaped(result.lower), shaped(result.upper),
+    )
+
+
+def oracle(stencil: Stencil):
+    """The registry's callable for ``stencil``: ``(problem) -> Answer``."""
+
+    def run(problem, **options) -> Answer:
+        return answer(stencil, problem, **options)
+
+    run.__name__ = stencil.name
+    run.__doc__ = f"The {stencil.name} oracle: ``numerical.answer`` with the {stencil.name} stencil."
+    return run

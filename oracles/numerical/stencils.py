@@ -1,0 +1,282 @@
+"""Numerical differentiation, written once: central differences, Richardson
+extrapolation and the complex step, with their error estimates and kink brackets.
+
+Every method moves one element θ of what is differentiated to a few stencil
+points and combines the objective E there; *where* E is evaluated is an
+``Evaluator``'s business (``oracles.numerical.evaluators``: a plain loop over
+any function, or a network's batched forward passes).
+
+Central differences
+    D(h) = (E(θ + h) − E(θ − h)) / ((θ + h) − (θ − h)),   h = ε^{1/3} · max(1, |θ|)
+  ε^{1/3} balances the O(h²) truncation error against the O(ε/h) rounding
+  error, giving ~ε^{2/3} (≈ 4e-11 in float64) when E''' is of order one.  The
+  denominator is the representable step (θ + h) − (θ − h), not 2h.
+  Error estimate: |D(2h) − D(h)| + ε·max(|E|, 1)/h.  For smooth E the
+  truncation grows as h², so this is three times the textbook |D(2h) − D(h)|/3;
+  the margin keeps the estimate honest where E is only C¹ and the error
+  shrinks like h (ELU at 0), so such an element is "unresolved", never a
+  false alarm.
+
+Richardson extrapolation
+    R₁(h) = (4 D(h/2) − D(h)) / 3 = E' + O(h⁴),
+    R₂ = (16 R₁(h/2) − R₁(h)) / 15 = E' + O(h⁶),   h = ε^{1/5} · max(1, |θ|)
+  Error estimate: |R₂ − R₁(h/2)| + 6.6·ε·max(|E|, 1)/h — the rounding of each
+  D(s), ε|E|/s, weighted as in R₂ = (64 D(h/4) − 20 D(h/2) + D(h))/45:
+  (64·4 + 20·2 + 1)/45 ≈ 6.6.
+
+Complex step
+    ∂E/∂θ = Im E(θ + i h) / h + O(h²),   h = 1e-30 (1e-20 in float32)
+  No subtraction, so no cancellation: as accurate as E itself, for an E that
+  is analytic in θ and never compares complex numbers.  No error estimate.
+
+Kinks
+  Where the evaluator can see kinks (a network's relu/leaky_relu/maxout
+  units), an element whose stencil θ ± h crosses one is flagged ``kinked``:
+  E is not differentiable between the points, so its one-sided difference
+  quotients (E(θ+s) − E(θ))/s and (E(θ) − E(θ−s))/s are returned as the
+  bracket a correct derivative must lie in.  Each side's step is halved until
+  no kink lies between θ and θ ± s (so each quotient measures one smooth
+  piece, even with several kinks near θ), and the bracket is widened by the
+  quotients' own error (q(s) against q(s/2), plus rounding).
+
+Elements that move nothing (a masked weight) are not evaluated: every
+difference quotient is exactly 0 and the error estimate its rounding term.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+RICHARDSON_ROUNDING = (64 * 4 + 20 * 2 + 1) / 45  # ≈ 6.6, see the module docstring
+COMPLEX_STEPS = {np.dtype(np.float64): 1e-30, np.dtype(np.float32): 1e-20}  # any h ≪ √ε·|θ|, above the dtype's tiny
+MAX_HALVINGS = 24  # h·2^-24 ≈ 6e-8·h: far below any kink spacing that matters
+
+
+@dataclass(frozen=True)
+class Stencil:
+    """One method: ``scales`` of its real steps (each D(h·s) uses θ ± h·s) and
+    ``root`` (h = ε^root · max(1, |θ|)); or, for the complex step, neither."""
+
+    name: str
+    root: float | None
+    scales: tuple[float, ...]
+
+    @property
+    def complex(self) -> bool:
+        return self.root is None
+
+    @property
+    def count(self) -> int:
+        """Stencil points per element."""
+        return 1 if self.complex else 2 * len(self.scales)
+
+
+CENTRAL = Stencil("central", 1.0 / 3.0, (1.0, 2.0))
+RICHARDSON = Stencil("richardson", 1.0 / 5.0, (1.0, 0.5, 0.25))
+COMPLEX_STEP = Stencil("complex_step", None, ())
+
+
+def steps(theta: np.ndarray, stencil: Stencil) -> np.ndarray:
+    """h for each θ: c · max(1, |θ|) in θ's dtype, c = ε^{1/3} or ε^{1/5}."""
+    dtype = theta.dtype
+    c = dtype.type(np.finfo(dtype).eps ** stencil.root)
+    magnitude = np.abs(theta)
+    return np.where(magnitude > 1, magnitude * c, c).astype(dtype)
+
+
+def complex_step(dtype: np.dtype) -> float:
+    return COMPLEX_STEPS[np.dtype(dtype)]
+
+
+def points(stencil: Stencil, theta: np.ndarray) -> np.ndarray:
+    """Where E is evaluated, (Q, count): θ ± h·s for each scale, or θ + i h."""
+    if stencil.complex:
+        return (theta + 1j * complex_step(theta.dtype))[:, None]
+    h = steps(theta, stencil)
+    return np.stack([p for s in stencil.scales for p in (theta + h * s, theta - h * s)], axis=1)
+
+
+def quotients(stencil: Stencil, theta: np.ndarray, E: np.ndarray) -> list[np.ndarray]:
+    """D(h·s) for each scale s, from E at ``points`` (Q, count)."""
+    h = steps(theta, stencil)
+    return [(E[:, 2 * n] - E[:, 2 * n + 1]) / ((theta + h * s) - (theta - h * s)) for n, s in enumerate(stencil.scales)]
+
+
+def combine(stencil: Stencil, theta: np.ndarray, E: np.ndarray, rounding: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """The derivative and its error estimate from E at ``points`` (module docstring)."""
+    if stencil.complex:
+        return E[:, 0].imag / complex_step(theta.dtype), None
+    return _extrapolate(stencil, quotients(stencil, theta, E), steps(theta, stencil), rounding)
+
+
+def _extrapolate(stencil: Stencil, D: list[np.ndarray], h: np.ndarray, rounding: float) -> tuple[np.ndarray, np.ndarray]:
+    if stencil is CENTRAL:
+        D_h, D_wide = D
+        return D_h, np.abs(D_wide.astype(np.float64) - D_h.astype(np.float64)) + rounding / h.astype(np.float64)
+    D_h, D_2, D_4 = D
+    R1_h = (4 * D_2 - D_h) / 3
+    R1_h2 = (4 * D_4 - D_2) / 3
+    R2 = (16 * R1_h2 - R1_h) / 15
+    return R2, np.abs(R2.astype(np.float64) - R1_h2.astype(np.float64)) + RICHARDSON_ROUNDING * rounding / h.astype(np.float64)
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """Evaluate E with each element ``flat`` of leaf ``leaf`` moved to its
+    ``points(flat)`` (Q, count); ``finish(flat, E, changed)`` receives E there
+    (Q, count) and whether the kink pattern changed from the unmoved one."""
+
+    leaf: int
+    flat: np.ndarray
+    count: int
+    points: Callable[[np.ndarray], np.ndarray]
+    finish: Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+
+
+class Evaluator(Protocol):
+    """Where E is evaluated.  ``leaves``: the point θ, one array per leaf (not
+    modified); ``E0``: E at θ; ``fixed(i)``: elements of leaf i that move
+    nothing (or None); ``run(jobs)``; ``at(i, k, value)``: E and the kink
+    pattern with element k of leaf i at ``value`` (for brackets)."""
+
+    leaves: Sequence[np.ndarray]
+    sees_kinks: bool
+
+    @property
+    def E0(self) -> float: ...
+
+    def fixed(self, i: int) -> np.ndarray | None: ...
+
+    def run(self, jobs: list[Job]) -> None: ...
+
+    def at(self, i: int, k: int, value) -> tuple[float, bytes]: ...
+
+
+@dataclass(frozen=True)
+class Differentiated:
+    """Per leaf: the derivative (θ's dtype), its error estimate (None for the
+    complex step), whether the stencil crossed a kink, and the bracket there."""
+
+    values: list[np.ndarray]
+    errors: list[np.ndarray] | None
+    kinked: list[np.ndarray] | None
+    lower: list[np.ndarray] | None
+    upper: list[np.ndarray] | None
+
+
+def differentiate(stencil: Stencil, evaluator: Evaluator, *, limit: int | None = None) -> Differentiated:
+    """Every element's derivative by ``stencil``, evaluated by ``evaluator``.
+    With ``limit``, only the first ``limit`` moved elements (in leaf order)
+    are evaluated and the rest left NaN (for timing a sample)."""
+    real = not stencil.complex
+    rounding = float(np.finfo(evaluator.leaves[0].dtype).eps) * max(abs(float(evaluator.E0)), 1.0) if real else 0.0
+    values, errors, kinked, lower, upper, jobs = [], [], [], [], [], []
+    budget = np.inf if limit is None else limit
+    for i, theta in enumerate(evaluator.leaves):
+        g = np.full(theta.shape, np.nan, dtype=theta.dtype)
+        err, kink = np.full(theta.shape, np.nan), np.zeros(theta.shape, dtype=bool)
+        values.append(g)
+        errors.append(err)
+        kinked.append(kink)
+        lower.append(np.full(theta.shape, np.nan))
+        upper.append(np.full(theta.shape, np.nan))
+        flat_theta, g_flat, err_flat, kink_flat = theta.reshape(-1), g.reshape(-1), err.reshape(-1), kink.reshape(-1)
+        fixed = evaluator.fixed(i)
+        if fixed is None:
+            moved = np.arange(flat_theta.size)
+        else:  # moving these changes nothing: every quotient is exactly 0
+            absent = fixed.reshape(-1)
+            zeros = np.zeros((int(absent.sum()), stencil.count), dtype=flat_theta.dtype)
+            g_flat[absent], error = combine(stencil, flat_theta[absent], zeros, rounding)
+            if error is not None:
+                err_flat[absent] = error
+            moved = np.flatnonzero(~absent)
+        if budget < moved.size:
+            moved = moved[: int(budget)]
+        budget -= moved.size
+
+        def finish(flat, E, changed, theta=flat_theta, g=g_flat, err=err_flat, kink=kink_flat):
+            if stencil.complex:
+                g[flat] = combine(stencil, theta[flat], E, rounding)[0]
+                return
+            D = quotients(stencil, theta[flat], E)
+            value, error = _extrapolate(stencil, D, steps(theta[flat], stencil), rounding)
+            crossed = changed[:, 0] | changed[:, 1]  # the stencil θ ± h crosses a kink
+            g[flat] = np.where(crossed, D[0], value)
+            err[flat] = np.where(crossed, np.inf, error)
+            kink[flat] = crossed
+
+        def points_of(flat, theta=flat_theta):
+            return points(stencil, theta[flat])
+
+        jobs.append(Job(i, moved, stencil.count, points_of, finish))
+    evaluator.run(jobs)
+    if not real:
+        return Differentiated(values, None, None, None, None)
+    if evaluator.sees_kinks:
+        for i, theta in enumerate(evaluator.leaves):
+            for k in np.flatnonzero(kinked[i].reshape(-1)):  # rare: one element at a time
+                lower[i].reshape(-1)[k], upper[i].reshape(-1)[k] = one_sided_bracket(stencil, evaluator, i, k)
+    return Differentiated(values, errors, kinked, lower, upper)
+
+
+# --- kinks -------------------------------------------------------------------------------------
+
+
+def _clean_one_sided(evaluator: Evaluator, i: int, k: int, theta, h, E0, direction: int) -> tuple[float, float]:
+    """The one-sided derivative on one side of θ, from a step short enough that
+    no kink lies between θ and θ ± s (the kink pattern at s, s/2 and s/4 is the
+    one found immediately beside θ on that side, which differs from θ's own
+    only when θ sits exactly on a kink), and its error estimate
+    |q(s) − q(s/2)| + rounding.
+
+    Halving matters when several kinks sit near θ (a maxout unit near a tie for
+    several samples): a long step would average slopes across them, and the
+    true derivative could fall outside such a bracket."""
+    eps = float(np.finfo(np.asarray(theta).dtype).eps)
+    _, p_beside = evaluator.at(i, k, theta + direction * h * 2.0**-MAX_HALVINGS)
+    s = h
+    for _ in range(MAX_HALVINGS):
+        (E_s, p_s), (E_half, p_half), (_, p_quarter) = (
+            evaluator.at(i, k, theta + direction * s),
+            evaluator.at(i, k, theta + direction * s / 2),
+            evaluator.at(i, k, theta + direction * s / 4),
+        )
+        if p_s == p_half == p_quarter == p_beside:
+            break
+        s = s / 2
+    q_s = float(E_s - E0) / float((theta + direction * s) - theta)
+    q_half = float(E_half - E0) / float((theta + direction * s / 2) - theta)
+    return q_half, abs(q_s - q_half) + 2 * eps * max(abs(float(E0)), 1.0) / float(s)
+
+
+def one_sided_bracket(stencil: Stencil, evaluator: Evaluator, i: int, k: int) -> tuple[float, float]:
+    """[min, max] of the clean left and right derivatives at element k of
+    leaf i, widened by their error."""
+    theta = evaluator.leaves[i].reshape(-1)[k]
+    h = steps(np.asarray([theta]), stencil)[0]
+    E0 = evaluator.E0
+    right, right_error = _clean_one_sided(evaluator, i, k, theta, h, E0, +1)
+    left, left_error = _clean_one_sided(evaluator, i, k, theta, h, E0, -1)
+    slack = max(right_error, left_error)
+    return min(left, right) - slack, max(left, right) + slack
+
+
+# --- along a direction ---------------------------------------------------------------------------
+
+
+def along(stencil: Stencil, E_at: Callable[[complex | float], complex | float], dtype=np.float64) -> tuple[float, float | None]:
+    """The derivative of t ↦ E(θ + t v) at t = 0 by ``stencil``, and its error
+    estimate: ``E_at(t)`` evaluates E with every leaf moved by t times its
+    direction (one forward pass per stencil point, whatever the size of θ)."""
+    t = np.zeros(1, dtype=dtype)
+    E = np.array([[E_at(p) for p in row] for row in points(stencil, t)])
+    rounding = float(np.finfo(dtype).eps) * max(abs(float(np.real(E_at(t[0])))), 1.0) if not stencil.complex else 0.0
+    value, error = combine(stencil, t, E, rounding)
+    return float(value[0]), None if error is None else float(error[0])

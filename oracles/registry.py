@@ -1,0 +1,86 @@
+"""The oracles: each a name, its kind (its row of the tolerance table) and the
+callable that answers a problem (``oracles.problems``) with an ``Answer``;
+and ``answer``/``gradients`` to ask one of them about a network.
+
+Adding an oracle is one entry here; every check, test and the report iterate
+over ``ORACLES``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from oracles import jax_oracle, numerical, torch_oracle
+from oracles.comparison import Answer
+from oracles.problems import NetworkProblem
+from oracles.numerical.stencils import CENTRAL, COMPLEX_STEP, RICHARDSON
+from oracles.tolerances import ORACLE_KINDS
+from reference.mlp import MLP, Params
+from reference.validation import check_network_inputs
+
+
+@dataclass(frozen=True)
+class Oracle:
+    name: str
+    kind: str  # key into the tolerance table
+    summary: str
+    answer: Callable[..., Answer]  # (problem, **options) -> Answer
+    numerical: bool  # a numerical oracle: error estimates, and kink brackets where it sees kinks
+
+
+def _oracle(name: str, summary: str, answer: Callable[..., Answer], numerical_: bool = False) -> Oracle:
+    return Oracle(name, ORACLE_KINDS[name], summary, answer, numerical_)
+
+
+ORACLES: dict[str, Oracle] = {
+    oracle.name: oracle
+    for oracle in (
+        _oracle("jax", "jax.grad of an independent JAX forward pass", jax_oracle.answer),
+        _oracle("torch", "torch.autograd, float64 on the CPU by default", torch_oracle.answer),
+        _oracle(
+            "complex_step", "Im E(θ + ih)/h, h = 1e-30, of an independent complex-safe forward pass",
+            numerical.oracle(COMPLEX_STEP),
+        ),
+        _oracle(
+            "richardson", "central differences extrapolated twice (h, h/2, h/4), with error estimates",
+            numerical.oracle(RICHARDSON), numerical_=True,
+        ),
+        _oracle("central", "central differences of reference.loss, with error estimates", numerical.oracle(CENTRAL), numerical_=True),
+    )
+}
+
+DEFAULT_ORACLES = ("jax", "torch", "complex_step")
+
+
+def get_oracle(name: object) -> Oracle:
+    if not isinstance(name, str):
+        raise TypeError(f"oracle must be a name (str); got {name!r}")
+    if name not in ORACLES:
+        raise ValueError(f"unknown oracle {name!r}; registered: {', '.join(ORACLES)}")
+    return ORACLES[name]
+
+
+def answer(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: str = "jax", **options) -> Answer:
+    """``oracle``'s answer for ∂E/∂(W^l, b^l) of the canonical objective: its
+    gradients (same structure as ``params``), and for a numerical oracle each
+    element's error estimate and kink bracket — pass it to ``compare``.
+    ``options`` go to the oracle (``device="cuda"`` for torch)."""
+    chosen = get_oracle(oracle)
+    check_network_inputs(mlp, params, X, Y)
+    return chosen.answer(NetworkProblem(mlp, params, X, Y), **options)
+
+
+def gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: str = "jax", **options) -> Params:
+    """∂E/∂(W^l, b^l) of the canonical objective by ``oracle``; same structure as ``params``."""
+    return answer(mlp, params, X, Y, oracle, **options).gradients
+
+
+def numerical_gradients(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: str = "central") -> Answer:
+    """A numerical oracle's ``Answer``: gradients with per-element error
+    estimates and kink brackets."""
+    if not get_oracle(oracle).numerical:
+        raise ValueError(f"oracle {oracle!r} is not numerical: it gives no error estimates or kink brackets")
+    return answer(mlp, params, X, Y, oracle)

@@ -1,0 +1,182 @@
+"""Agreement: every notation against every oracle on the report's cases.
+
+compute → frozen records (``CaseResult``) → aggregated rows (``AgreementRow``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+import oracles
+import reference
+from reference.cases import Case, derivative_is_finite
+from reports.model import Section, Table
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    notation: str
+    oracle: str
+    dtype: str
+    network: str
+    activation: str  # hidden activation
+    output: str  # output activation
+    loss: str
+    scale: float
+    status: str  # "ok", "fail", or "cannot express" (not compared)
+    error: float | None  # normalised error; None when not compared
+    message: str
+    kinks: int = 0  # elements judged by their one-sided derivatives
+    unresolved: int = 0  # elements the (numerical) oracle could not resolve
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    notation: str
+    oracle: str
+    dtype: str
+    cases: int
+    max_error: float | None  # None when no case was compared
+    median_error: float | None
+    failures: int
+    not_compared: int  # cases the notation cannot express
+    kinks: int  # elements judged by one-sided derivatives, over all cases
+    unresolved: int  # elements the oracle could not resolve, over all cases
+    tolerance: float
+
+
+DTYPES = (np.float64, np.float32)
+
+
+def _as(params, dtype):
+    return [(W.astype(dtype), None if b is None else b.astype(dtype)) for W, b in params]
+
+
+def check_case(case: Case, dtypes=DTYPES) -> list[CaseResult]:
+    """Every notation against every oracle on one case, in each dtype.
+
+    The oracles run once, in float64; a float32 implementation is judged
+    against those answers with the float32 tolerances."""
+    mlp = case.mlp
+    answers = {name: oracles.answer(mlp, case.params, case.X, case.Y, name) for name in oracles.ORACLES}
+    results = []
+    for dtype in dtypes:
+        params, X, Y = _as(case.params, dtype), case.X.astype(dtype), case.Y.astype(dtype)
+        in_range = derivative_is_finite(Case(mlp, params, X, Y, case.seed, case.scale))
+        for notation in reference.NOTATIONS:
+            reason = reference.why_cannot_express(mlp, notation)
+            if reason is None and not in_range:
+                # An output rounds to exactly 0 or 1 in this dtype under log loss:
+                # every derivation through ∂J/∂o is inf there (see reference.cases).
+                reason = f"outside {np.dtype(dtype).name} range: an output rounds to 0 or 1, so ∂J/∂o is infinite"
+            ours = None if reason else reference.gradients(mlp, params, X, Y, notation=notation)
+            for name in oracles.ORACLES:
+                common = dict(
+                    notation=notation, oracle=name, dtype=np.dtype(dtype).name, network=str(mlp),
+                    activation=mlp.activations[0], output=mlp.activations[-1], loss=mlp.loss, scale=case.scale,
+                )
+                if ours is None:
+                    results.append(CaseResult(**common, status="cannot express", error=None, message=str(reason)))
+                    continue
+                comparison = oracles.compare(ours, answers[name], implementation=notation)
+                results.append(
+                    CaseResult(
+                        **common, status="ok" if comparison.ok else "fail", error=comparison.error,
+                        message=comparison.message(), kinks=comparison.kinks, unresolved=comparison.unresolved,
+                    )
+                )
+    return results
+
+
+def aggregate(results: list[CaseResult]) -> list[AgreementRow]:
+    """One row per (notation, oracle, dtype), in registry order."""
+    keys = list(dict.fromkeys((r.notation, r.oracle, r.dtype) for r in results))
+    rows = []
+    for notation, oracle, dtype in keys:
+        group = [r for r in results if (r.notation, r.oracle, r.dtype) == (notation, oracle, dtype)]
+        compared = [r.error for r in group if r.status in ("ok", "fail")]
+        rows.append(
+            AgreementRow(
+                notation, oracle, dtype, len(compared),
+                float(np.max(compared)) if compared else None,
+                float(np.median(compared)) if compared else None,
+                sum(r.status == "fail" for r in group),
+                sum(r.status not in ("ok", "fail") for r in group),
+                sum(r.kinks for r in group),
+                sum(r.unresolved for r in group),
+                oracles.tolerance_for(dtype, oracle).limit,
+            )
+        )
+    return rows
+
+
+# --- section --------------------------------------------------------------------
+
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2e}"
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    activation: str  # hidden activation
+    output: str
+    loss: str
+    checks: int
+    worst_ratio: float | None  # worst normalised error ÷ its tolerance, over every notation, oracle, dtype
+    failures: int
+
+
+def breakdown(results: list[CaseResult]) -> list[BreakdownRow]:
+    keys = list(dict.fromkeys((r.activation, r.output, r.loss) for r in results))
+    rows = []
+    for activation, output, loss in keys:
+        group = [r for r in results if (r.activation, r.output, r.loss) == (activation, output, loss) and r.error is not None]
+        ratios = [r.error / oracles.tolerance_for(r.dtype, r.oracle).limit for r in group]
+        rows.append(
+            BreakdownRow(activation, output, loss, len(group), max(ratios) if ratios else None, sum(r.status == "fail" for r in group))
+        )
+    return rows
+
+
+def section(rows: list[AgreementRow], results: list[CaseResult], case_count: int, seed: int, scales: tuple[float, ...]) -> Section:
+    table = Table(
+        ("notation", "oracle", "dtype", "cases", "worst error", "median error", "tolerance", "failures",
+         "cannot express", "kink elements", "unresolved elements"),
+        tuple(
+            (r.notation, r.oracle, r.dtype, str(r.cases), _number(r.max_error), _number(r.median_error),
+             f"{r.tolerance:.0e}", str(r.failures), str(r.not_compared), str(r.kinks), str(r.unresolved))
+            for r in rows
+        ),
+        "Every notation against every oracle. Error = max |ours − oracle| / max(max |oracle|, floor).",
+        tuple("fail" if (r.failures or not r.cases) else "" for r in rows),
+    )
+    details = breakdown(results)
+    by_pair = Table(
+        ("hidden activation", "output", "loss", "checks", "worst error ÷ tolerance", "failures"),
+        tuple((b.activation, b.output, b.loss, str(b.checks), _number(b.worst_ratio), str(b.failures)) for b in details),
+        "The same checks by activation × loss (all notations, oracles and dtypes); below 1 passes.",
+        tuple("fail" if b.failures else "" for b in details),
+    )
+    failures = [r for r in results if r.status == "fail"]
+    tables = [table, by_pair]
+    if failures:
+        tables.append(
+            Table(("network", "message"), tuple((f.network, f.message) for f in failures), "Failures", ("fail",) * len(failures))
+        )
+    intro = (
+        f"{case_count} seeded networks (seed {seed}): every hidden activation × every valid output activation + "
+        f"loss, at weight scales {', '.join(map(str, scales))}, in turn plain, one hidden layer without bias, with "
+        f"shared biases and masks, and with per-layer bias modes. float32 implementations are judged against "
+        f"oracles run in float64. 'kink elements' were judged by their one-sided derivatives (a finite-difference "
+        f"stencil crossed a relu/maxout kink); 'unresolved elements' are those a numerical oracle's own error "
+        f"estimate could not resolve to the tolerance (the exact oracles still judge them)."
+    )
+    return Section("agreement", "Agreement", intro, tuple(tables))
+
+
+def json_rows(rows: list[AgreementRow]) -> list[dict]:
+    return [asdict(r) for r in rows]

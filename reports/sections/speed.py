@@ -1,0 +1,148 @@
+"""The report's Speed section: the figures ``make bench`` wrote to bench.json.
+
+The benchmark is not part of ``make report`` (it takes minutes and wants a
+quiet machine); the report shows its latest bench.json, with the date and
+threads behind it, or says that none has been written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reports.model import Figure, Section, Table
+
+BENCH_SCHEMA = 1
+
+
+def load(path: Path) -> dict | None:
+    """bench.json, or None when there is none; ``ValueError`` naming the file if it is unreadable."""
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a bench.json written by `make bench` ({error})") from None
+    if not isinstance(data, dict) or data.get("schema") != BENCH_SCHEMA:
+        raise ValueError(f"{path}: schema {data.get('schema') if isinstance(data, dict) else None!r}, expected {BENCH_SCHEMA}; rerun `make bench`")
+    return data
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f}" if seconds < 0.1 else f"{seconds * 1e3:.0f}"
+
+
+def _verdict(target: dict) -> str:
+    if target["met"] is None:
+        return "reported"
+    return "met" if target["met"] else "NOT MET"
+
+
+def describe_machine(data: dict) -> str:
+    machine, threads = data["machine"], data["threads"]
+    blas = ", ".join(f"{b['library']} {b['threads']} threads" for b in threads["blas"]) or "no BLAS found"
+    gpu = machine["gpu"] or machine["gpu_note"]
+    return (
+        f"Measured {data['created']} ({'quick' if data['quick'] else 'full'} run, {data['seconds']:.0f} s) on "
+        f"{machine['cpu']} ({threads['usable_cores']} usable cores): BLAS {blas}, torch {threads['torch_threads']} "
+        f"threads, JAX {threads['jax_cpu_threads']}. GPU: {gpu}."
+    )
+
+
+def tables(data: dict) -> tuple[Table, ...]:
+    hand = data["hand_derived"]
+    targets = hand["targets"]
+    target_table = Table(
+        headers=("target", "network", "dtype", "device", "measured", "limit", "verdict", "from"),
+        rows=tuple(
+            (t["what"], t["network"], t["dtype"], t["device"], f"{t['measured']:.2f}",
+             "—" if t["limit"] is None else f"≤ {t['limit']:g}", _verdict(t), t["detail"])
+            for t in targets
+        ),
+        caption=f"Hand-derived gradients at batch {hand['batch']}: each target of the issue, for each of our rows it applies to.",
+        marks=tuple("fail" if t["met"] is False else "" for t in targets),
+    )
+    rows = hand["rows"]
+    time_table = Table(
+        headers=("network", "dtype", "device", "method", "library", "kind", "median ms", "min ms", "GFLOP/s"),
+        rows=tuple(
+            (r["network"], r["dtype"], r["device"], r["method"], r["library"], r["kind"], _ms(r["median_s"]),
+             _ms(r["min_s"]), f"{r['gflops_per_s']:.1f}")
+            for r in rows
+        ),
+        caption=(
+            "Every timed call, median and minimum over rounds in which the methods took turns (arrays prepared "
+            "on the device beforehand; ours never calls autograd)."
+        ),
+    )
+    return (target_table, time_table) + numerical_tables(data["numerical"])
+
+
+TARGETS_S = {"central": 0.5, "complex_step": 5.0}  # the issue's limits for the 26,122-parameter network
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:.3g}"
+
+
+def numerical_tables(data: dict) -> tuple[Table, Table]:
+    """The numerical oracles' figures: the target network, and the cost growth."""
+    target = data["target"]
+    bounds = {b["oracle"]: b for b in data["bounds"]}
+    batched = {r["oracle"]: r for r in target if r["evaluation"] == "batched"}
+    plain = {r["oracle"]: r for r in target if r["evaluation"] == "plain loop"}
+    rows, marks = [], []
+    for oracle, row in batched.items():
+        limit = TARGETS_S.get(oracle)
+        met = None if limit is None else row["seconds"] <= limit
+        loop = plain.get(oracle)
+        bound = bounds.get(oracle)
+        rows.append((
+            oracle, f"{row['parameters']:,}", _s(row["seconds"]), _s(row["cpu_seconds"]),
+            "—" if loop is None else _s(loop["seconds"]) + (" (est.)" if loop["estimated"] else ""),
+            "—" if loop is None else f"{loop['seconds'] / row['seconds']:.0f}×",
+            "—" if limit is None else f"< {limit:g}",
+            "reported" if met is None else ("met" if met else "NOT MET"),
+            "—" if bound is None else f"{_s(bound['seconds'])} ({bound['activation_evaluations']:,} f evaluations × {bound['ns_per_evaluation']:.2f} ns / {bound['threads']} threads)",
+        ))
+        marks.append("fail" if met is False else "")
+    network = target[0]["network"] if target else ""
+    summary = Table(
+        headers=("oracle", "parameters", "batched s", "CPU s", "plain loop s", "speed-up", "target", "verdict", "floor: activation evaluations alone, s"),
+        rows=tuple(rows),
+        caption=(
+            f"Every parameter of {network} at batch {target[0]['batch'] if target else ''}, float64, same tolerances "
+            "and error estimates as before. The floor counts the activation evaluations a batched oracle cannot avoid."
+        ),
+        marks=tuple(marks),
+    )
+    growth = Table(
+        headers=("oracle", "sweep", "network", "parameters", "batch", "seconds"),
+        rows=tuple((g["oracle"], g["sweep"], g["network"], f"{g['parameters']:,}", str(g["batch"]), _s(g["seconds"])) for g in data["growth"]),
+        caption="Cost growth of the batched numerical oracles (plotted below).",
+    )
+    return summary, growth
+
+
+def section(data: dict | None, folder: Path) -> Section:
+    if data is None:
+        return Section(
+            key="speed",
+            title="Speed",
+            intro=(
+                "Not measured: no bench.json beside this report. `make bench` times the hand-derived gradients "
+                "against torch.autograd and jax.jit(jax.grad), and the numerical oracles, and writes it."
+            ),
+        )
+    figures = []
+    name = data["numerical"].get("figure")
+    if name and (folder / name).exists():
+        figures.append(Figure(name=name, png=(folder / name).read_bytes(), caption="Cost of the numerical oracles against parameter count and depth.",
+                              alt="Seconds per full numerical gradient against parameter count and against depth, log scales."))
+    intro = (
+        describe_machine(data)
+        + " The vectorised derivations (`reference.fast`) run on NumPy, on torch tensors without autograd and on jax "
+        "arrays under `jax.jit` (XLA executes our equations; `jax.grad` is not called). Frameworks: "
+        "`torch.autograd.grad` of the torch oracle's objective and `jax.jit(jax.grad)` of the JAX oracle's."
+    )
+    return Section(key="speed", title="Speed", intro=intro, tables=tables(data), figures=tuple(figures))

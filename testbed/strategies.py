@@ -1,0 +1,64 @@
+"""Hypothesis strategies for networks, parameters and batches.
+
+Importable by users to drive their own property tests::
+
+    from hypothesis import given
+    from testbed.strategies import cases
+
+    @given(cases())
+    def test_my_backprop(case):
+        mlp, params, X, Y = case.mlp, case.params, case.X, case.Y
+        ...
+
+Arrays are drawn from a seeded NumPy generator (the seed is what Hypothesis
+draws and shrinks), so cases are cheap to build and exactly reproducible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from reference.cases import WEIGHT_SCALES, Case, derivative_is_finite, hidden_activations, make_case, valid_pairs
+from reference.mlp import BIAS_MODES, MLP
+
+Array = np.ndarray
+
+
+@st.composite
+def networks(
+    draw, min_hidden: int = 1, max_hidden: int = 4, max_width: int = 8, structure: bool = True
+) -> MLP:
+    """A valid ``MLP``: 1–4 hidden layers, widths 1–8, any valid activation/loss
+    combination; with ``structure``, also per-layer bias modes and masks."""
+    hidden = draw(st.integers(min_hidden, max_hidden))
+    sizes = tuple(draw(st.lists(st.integers(1, max_width), min_size=hidden + 2, max_size=hidden + 2)))
+    output, loss = draw(st.sampled_from(valid_pairs()))
+    activations = tuple(draw(st.lists(st.sampled_from(hidden_activations()), min_size=hidden, max_size=hidden)))
+    pieces = draw(st.integers(2, 3))
+    mlp = MLP(sizes, activations + (output,), loss, pieces=pieces)
+    if structure and draw(st.booleans()):
+        depth = hidden + 1
+        bias = tuple(draw(st.lists(st.sampled_from(BIAS_MODES), min_size=depth, max_size=depth)))
+        masks = None
+        if draw(st.booleans()):
+            rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+            masks = tuple(
+                (rng.random(mlp.weight_shape(l)) < 0.7).astype(int) if rng.random() < 0.5 else None
+                for l in range(1, depth + 1)
+            )
+        mlp = MLP(sizes, mlp.activations, loss, bias=bias, masks=masks, pieces=pieces)
+    return mlp
+
+
+@st.composite
+def cases(draw, networks=networks(), dtypes=st.just(np.float64), max_batch: int = 8) -> Case:
+    """A ``Case``: network, parameters at a random weight scale, batch of 1–8."""
+    mlp = draw(networks)
+    seed = draw(st.integers(0, 2**32 - 1))
+    scale = draw(st.sampled_from(WEIGHT_SCALES))
+    batch = draw(st.integers(1, max_batch))
+    case = make_case(mlp, seed, scale, batch, draw(dtypes))
+    assume(derivative_is_finite(case))
+    return case

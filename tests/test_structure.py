@@ -1,0 +1,207 @@
+"""The structure the code promises: layers import downward only, no import
+cycle, the report without the test extra, a public surface of exactly the
+documented names, and no global JAX or torch setting left changed by a check."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+import torch
+
+import oracles
+import reference
+from reference import fast
+from reference.array_api import to_numpy
+from reference.cases import make_case
+from reference.precision import jax_float64
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("reference", "oracles", "testbed", "reports")
+# What each layer may import from the project: the model nothing above it, the
+# machinery the model, the test bed the model, the report all of them.
+MAY_IMPORT = {
+    "reference": {"reference"},
+    "oracles": {"reference", "oracles"},
+    "testbed": {"reference", "testbed"},
+    "reports": {"reference", "oracles", "testbed", "reports"},
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
+
+
+def _imports(path: Path) -> set[str]:
+    """Every project module ``path`` imports, at module level or inside a
+    function; ``from package import name`` counts as the submodule when
+    ``package.name`` is one."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in MODULES else node.module for alias in node.names]
+        else:
+            continue
+        found |= {name for name in names if name.split(".")[0] in PACKAGES}
+    return found
+
+
+GRAPH = {module: _imports(path) - {module} for module, path in MODULES.items()}
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_layers_import_downward_only(module):
+    layer = module.split(".")[0]
+    upward = sorted(name for name in GRAPH[module] if name.split(".")[0] not in MAY_IMPORT[layer])
+    assert not upward, f"{module} ({layer}) imports {upward}"
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of ``graph`` as a path that returns to its start, or None (depth-first search)."""
+    state: dict[str, str] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = "open"
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == "open":
+                return path[path.index(target):] + [target]
+            if target in graph and target not in state:
+                found = visit(target)
+                if found:
+                    return found
+        path.pop()
+        state[node] = "done"
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_the_import_graph_has_no_cycle():
+    """Every project module's imports, function-local ones included; a
+    package's ``__init__`` is the module named like the package."""
+    cycle = find_cycle(GRAPH)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_a_planted_upward_import_and_cycle_are_found(tmp_path):
+    """The two checks above catch what they look for."""
+    planted = tmp_path / "m.py"
+    planted.write_text("def f():\n    from oracles.checks import check_gradient\n    from reference import fast\n")
+    assert _imports(planted) == {"oracles.checks", "reference.fast"}
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_every_report_module_imports_without_hypothesis():
+    """Hypothesis is a test extra: ``backprop-report`` must work in a plain install."""
+    script = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "import importlib, pkgutil, reports\n"
+        "for m in pkgutil.walk_packages(reports.__path__, 'reports.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "import testbed.mutants\n"
+        "try:\n"
+        "    import testbed.strategies\n"
+        "except ImportError:\n"
+        "    print('strategies need hypothesis')\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "strategies need hypothesis"  # the blocking works: only the strategies need it
+
+
+def test_public_surfaces_are_the_documented_names():
+    for package in (oracles, reference):
+        public = {name for name in dir(package) if not name.startswith("_")}
+        submodules = {name for name in public if type(getattr(package, name)).__name__ == "module"}
+        assert public - submodules == set(package.__all__), package.__name__
+
+
+# --- no global setting left changed --------------------------------------------------------
+
+
+NET = reference.MLP((3, 4, 2), ("tanh", "softmax"), "cross_entropy")
+CASE = make_case(NET, 0, 1.0, 3)
+
+
+def _settings() -> tuple:
+    return (
+        jax.config.jax_enable_x64,
+        jax.config.jax_default_matmul_precision,
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+    )
+
+
+def _golden(tmp_path):
+    config = oracles.GoldenConfig("g", NET, seed=0)
+    _, params, X, Y = oracles.golden_inputs(config)
+    grads = reference.gradients(NET, params, X, Y)
+    path = oracles.save_golden(tmp_path / "g.npz", config, grads, implementation="x")
+    return lambda: oracles.compare_golden(path, grads)
+
+
+def _jax_fast():
+    with jax_float64():
+        params = [(jax.numpy.asarray(W), jax.numpy.asarray(b)) for W, b in CASE.params]
+        X, Y = jax.numpy.asarray(CASE.X), jax.numpy.asarray(CASE.Y)
+
+    def call():
+        grads = fast.gradients(NET, params, X, Y, notation="row_major_batch")
+        ours = [(to_numpy(dW), to_numpy(db)) for dW, db in grads]
+        return oracles.check_network_gradients(NET, CASE.params, CASE.X, CASE.Y, ours, oracles=("jax",))
+
+    return call
+
+
+CALLS = {
+    "check_gradient": lambda tmp: lambda: oracles.check_gradient(
+        lambda x, xp: xp.sum(xp.tanh(x)), lambda x, xp: 1 - xp.tanh(x) ** 2, np.linspace(-1, 1, 5)
+    ),
+    "check_network_gradients": lambda tmp: lambda: oracles.check_network_gradients(
+        NET, CASE.params, CASE.X, CASE.Y, reference.gradients(NET, CASE.params, CASE.X, CASE.Y), oracles=tuple(oracles.ORACLES)
+    ),
+    "check_projections": lambda tmp: lambda: oracles.check_projections(
+        NET, CASE.params, CASE.X, CASE.Y, reference.gradients(NET, CASE.params, CASE.X, CASE.Y)
+    ),
+    "compare_golden": _golden,
+    "fast.gradients on jax arrays": lambda tmp: _jax_fast(),
+}
+
+
+@pytest.mark.parametrize("user", ["defaults", "x64, float32 products, TF32 on"])
+@pytest.mark.parametrize("entry", list(CALLS))
+def test_a_check_leaves_jax_and_torch_settings_as_it_found_them(entry, user, tmp_path):
+    call = CALLS[entry](tmp_path)
+    tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        if user == "defaults":
+            before = _settings()
+            assert call().ok
+            assert _settings() == before
+        else:
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+            with jax.enable_x64(True), jax.default_matmul_precision("float32"):
+                before = _settings()
+                assert call().ok
+                assert _settings() == before
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
