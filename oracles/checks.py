@@ -33,14 +33,11 @@ from oracles.frameworks import OracleCannotRun
 from oracles.numerical import stencils
 from oracles.numerical.evaluators import network_fixed
 from oracles.problems import FunctionProblem, NetworkProblem, scalar, takes_xp
-from oracles.registry import DEFAULT_ORACLES, ORACLES
+from oracles.registry import DEFAULT_ORACLES, ORACLES, check_oracle_names
 from oracles.tolerances import tolerance_for
 from oracles.verdict import Verdict
 from reference.mlp import MLP, Params
 from reference.validation import check_array, check_grads, check_network_inputs
-
-ALL_ORACLES: tuple[str, ...] = tuple(ORACLES)
-
 
 def judge_problem(
     problem,
@@ -99,15 +96,6 @@ def _check_implementation(implementation: object) -> str:
 # --- networks --------------------------------------------------------------------------------
 
 
-def _check_network_oracles(oracles: object) -> list[str]:
-    if isinstance(oracles, str) or not isinstance(oracles, (list, tuple)) or not oracles:
-        raise ValueError(f"oracles must be a non-empty sequence of names from {list(ORACLES)}; got {oracles!r}")
-    for name in oracles:
-        if name not in ORACLES:
-            raise ValueError(f"unknown oracle {name!r} in oracles; registered: {', '.join(ORACLES)}")
-    return list(oracles)
-
-
 def _float64(params: Params) -> Params:
     return [(W.astype(np.float64), None if b is None else b.astype(np.float64)) for W, b in params]
 
@@ -126,7 +114,7 @@ def check_network_gradients(
     computed by any means — against each of ``oracles``."""
     dtype = check_network_inputs(mlp, params, X, Y)
     check_grads(mlp, grads, dtype)
-    chosen = _check_network_oracles(oracles)
+    chosen = list(check_oracle_names(oracles))
     _check_implementation(implementation)
     note = ""
     if dtype == np.float32:
@@ -173,21 +161,6 @@ def _check_argnums(argnums: Any, count: int) -> tuple[tuple[int, ...], bool]:
     if len(set(normalised)) != len(normalised):
         raise ValueError(f"argnums={argnums!r} names an argument twice")
     return normalised, single
-
-
-def _check_function_oracles(oracles: Any) -> tuple[str, ...]:
-    if oracles is None:
-        return ALL_ORACLES
-    if isinstance(oracles, str) or not isinstance(oracles, (list, tuple)):
-        raise TypeError(f"oracles must be None or a sequence of names from {list(ALL_ORACLES)}; got {oracles!r}")
-    if not oracles:
-        raise ValueError(f"oracles must name at least one of {list(ALL_ORACLES)}; got {oracles!r}")
-    for name in oracles:
-        if name not in ALL_ORACLES:
-            raise ValueError(f"unknown oracle {name!r} in oracles; known: {', '.join(ALL_ORACLES)}")
-    if len(set(oracles)) != len(oracles):
-        raise ValueError(f"oracles names an oracle twice: {oracles!r}")
-    return tuple(name for name in ALL_ORACLES if name in oracles)  # a fixed, readable order
 
 
 def _check_leaf(path: str, leaf: Any, differentiated: bool) -> None:
@@ -256,7 +229,7 @@ def check_gradient(
     _check_implementation(implementation)
     args, roots = _arguments(x)
     chosen_argnums, single = _check_argnums(argnums, len(args))
-    chosen = _check_function_oracles(oracles)
+    chosen = check_oracle_names(oracles)
     for n, (a, root) in enumerate(zip(args, roots)):
         for path, leaf in trees.leaves(a, root):
             _check_leaf(path, leaf, n in chosen_argnums)

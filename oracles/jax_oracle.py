@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from oracles import trees
 from oracles.comparison import Answer
 from oracles.frameworks import Framework, OracleCannotRun, describe
 from reference.precision import jax_float64
@@ -81,10 +82,12 @@ def prepare(problem, device=None, jit: bool = True) -> Callable[[], list]:
     ``jit=False``: eager ``jax.grad`` (the report times both)."""
     with jax_float64():
         fn, data = problem.function(JAX)
-        leaves = [jnp.asarray(leaf) for leaf in problem.leaves]
-        data = jax.tree_util.tree_map(jnp.asarray, data)
-        if device is not None:
-            leaves, data = jax.device_put((leaves, data), device)
+
+        def convert(_, array):  # leaf by leaf: the caller's structure (dict key order) is kept as it is
+            return jax.device_put(jnp.asarray(array), device)
+
+        leaves = [convert(None, leaf) for leaf in problem.leaves]
+        data = trees.map_leaves(data, convert, "data")
     gradient = _gradient(problem, fn, jit)
 
     def call() -> list:
@@ -94,7 +97,7 @@ def prepare(problem, device=None, jit: bool = True) -> Callable[[], list]:
             except OracleCannotRun:
                 raise
             except Exception as error:  # noqa: BLE001 — reported as why this oracle could not run
-                raise OracleCannotRun(f"jax.grad failed with xp=jax.numpy: {describe(error)}") from error
+                raise OracleCannotRun(f"evaluating with xp=jax.numpy failed: {describe(error)}") from error
 
     return call
 

@@ -37,10 +37,11 @@ from oracles import trees
 from oracles.frameworks import Framework, OracleCannotRun, describe, network_objective
 from oracles.numerical import stencils
 from oracles.numerical.complex_safe import COMPLEX_SAFE
-from oracles.numerical.evaluators import Loop, NetworkBatches, canonical_per_sample, network_fixed, network_loop
+from oracles.numerical.evaluators import Loop, NetworkBatches, network_fixed, network_loop
 from oracles.tolerances import tolerance_for
 from reference.cases import kink_distance
 from reference.mlp import MLP, Params
+from reference.network import per_sample_loss
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -95,12 +96,13 @@ class FunctionProblem:
         return tuple(trees.map_leaves(self.args[n], lambda _, leaf: next(remaining), self.roots[n]) for n in self.argnums)
 
     def with_leaves(self, leaves: Sequence, data: Sequence) -> tuple:
-        """The arguments ``data`` with the chosen leaves replaced by ``leaves``."""
+        """The arguments ``data`` with the chosen leaves replaced by ``leaves``
+        (which come in ``argnums`` order, as ``self.leaves`` do)."""
+        arguments = list(data)
         remaining = iter(leaves)
-        return tuple(
-            trees.map_leaves(a, lambda _, leaf: next(remaining), root) if n in self.argnums else a
-            for n, (a, root) in enumerate(zip(data, self.roots))
-        )
+        for n in self.argnums:
+            arguments[n] = trees.map_leaves(data[n], lambda _, leaf: next(remaining), self.roots[n])
+        return tuple(arguments)
 
     def on_a_kink(self) -> bool:
         return False  # f is opaque: where it is not differentiable is not known here
@@ -165,20 +167,20 @@ def _complex_loop(problem: FunctionProblem) -> Loop:
         return value, b""
 
     loop = Loop(leaves, evaluate, theta=problem.leaves)
-    E, E_real = loop.E0, float(problem.evaluator(stencils.CENTRAL).E0)
+    real = problem.evaluator(stencils.CENTRAL)
+    E, E_real = loop.E0, float(real.E0)
     # complex arithmetic rounds differently from real (a few ε per operation): 1000 ε of room
     if abs(E.real - E_real) > 1e3 * EPS * max(abs(E_real), 1.0) or E.imag != 0:
         raise OracleCannotRun(f"f(x + 0i) = {E!r} differs from f(x) = {E_real!r}, so f is not complex-safe")
-    _check_direction(problem, leaves, evaluate)
+    _check_direction(problem, real, leaves, evaluate)
     return loop
 
 
-def _check_direction(problem: FunctionProblem, complex_leaves: list[np.ndarray], evaluate: Callable) -> None:
+def _check_direction(problem: FunctionProblem, real: Loop, complex_leaves: list[np.ndarray], evaluate: Callable) -> None:
     """The complex step against central differences along one random direction
     v: a complex-unsafe f (abs, a comparison on a complex value) disagrees grossly."""
     rng = np.random.default_rng(0)
     directions = [rng.standard_normal(a.shape) for a in problem.leaves]
-    real = problem.evaluator(stencils.CENTRAL)
     along_complex, _ = stencils.along(stencils.COMPLEX_STEP, _moved(complex_leaves, directions, lambda: evaluate()[0]))
     along_central, estimate = stencils.along(stencils.CENTRAL, _moved(real.work, directions, lambda: real.evaluate()[0]))
     allowed = tolerance_for(np.float64, "central").limit * max(abs(along_central), 1.0) + 10 * estimate
@@ -222,8 +224,12 @@ class NetworkProblem:
         self.leaves = self.layout.flatten(params)
 
     @property
-    def key(self) -> MLP:
-        return self.mlp  # one compiled gradient per network
+    def key(self) -> tuple:
+        """One compiled gradient per network and per registry entry it uses
+        (an activation registered again under the same name is a new function)."""
+        mlp = self.mlp
+        functions = tuple(mlp.activation(l).xp_f for l in range(1, mlp.depth + 1)) + (mlp.loss_fn.xp_J,)
+        return mlp, functions
 
     def on_a_kink(self) -> bool:
         """Some pre-activation sits exactly on a kink (relu/leaky_relu at 0, a maxout tie)."""
@@ -245,7 +251,7 @@ class NetworkProblem:
                 return probe
             return NetworkBatches(
                 mlp, params, X, Y, dtype=params[0][0].dtype, activation=lambda l: mlp.activation(l).f,
-                per_sample=canonical_per_sample(mlp), kinks=True, probe=probe,
+                per_sample=per_sample_loss(mlp), kinks=True, probe=probe,
             )
         loss = COMPLEX_SAFE.per_sample_loss(mlp.loss, mlp.activations[-1])
         dtype = complex_dtype(params[0][0].dtype)
@@ -255,7 +261,7 @@ class NetworkProblem:
                 per_sample=lambda y, z: loss(z, y), kinks=False,
             )
         E = network_objective(mlp, COMPLEX_SAFE)
-        work = [a.astype(dtype) for a in self.leaves]
+        work = [np.array(a, dtype=dtype, order="C") for a in self.leaves]  # C order: the loop writes through reshape(-1)
         return Loop(work, lambda: (E(self.layout.unflatten(work), X, Y), b""), theta=self.leaves, fixed=network_fixed(mlp, params))
 
     def along(self, directions: Sequence[np.ndarray]) -> Callable[[complex], complex]:

@@ -63,6 +63,22 @@ def get_oracle(name: object) -> Oracle:
     return ORACLES[name]
 
 
+def check_oracle_names(oracles: object) -> tuple[str, ...]:
+    """The oracles a check is asked to run, in registry order (``None``: all of them)."""
+    if oracles is None:
+        return tuple(ORACLES)
+    if isinstance(oracles, str) or not isinstance(oracles, (list, tuple)):
+        raise TypeError(f"oracles must be None or a sequence of names from {list(ORACLES)}; got {oracles!r}")
+    if not oracles:
+        raise ValueError(f"oracles must name at least one of {list(ORACLES)}; got {oracles!r}")
+    for name in oracles:
+        if name not in ORACLES:
+            raise ValueError(f"unknown oracle {name!r} in oracles; known: {', '.join(ORACLES)}")
+    if len(set(oracles)) != len(oracles):
+        raise ValueError(f"oracles names an oracle twice: {oracles!r}")
+    return tuple(name for name in ORACLES if name in oracles)  # a fixed, readable order
+
+
 def answer(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, oracle: str = "jax", **options) -> Answer:
     """``oracle``'s answer for ∂E/∂(W^l, b^l) of the canonical objective: its
     gradients (same structure as ``params``), and for a numerical oracle each

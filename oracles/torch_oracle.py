@@ -79,7 +79,12 @@ def prepare(problem, device: str = "cpu") -> Callable[[], list]:
 
     def call() -> list:
         with torch_full_precision():
-            value = fn(leaves, data)
+            try:
+                value = fn(leaves, data)
+            except OracleCannotRun:
+                raise
+            except Exception as error:  # noqa: BLE001 — reported as why this oracle could not run
+                raise OracleCannotRun(f"evaluating with xp=torch failed: {describe(error)}") from error
             if not isinstance(value, torch.Tensor):
                 raise OracleCannotRun(f"f returned {type(value).__name__} with xp=torch, not a tensor")
             if value.dtype != leaves[0].dtype:

@@ -100,14 +100,19 @@ def _network_flatten(grads: Any) -> list:
     return [a for pair in grads for a in pair if a is not None]
 
 
+def network_slots(params: Sequence) -> list[tuple[int, int]]:
+    """``(l, 0)`` for ``W^l`` and ``(l, 1)`` for ``b^l``, l = 1..L, in order; absent biases left out."""
+    return [(l, which) for l, pair in enumerate(params, start=1) for which, array in enumerate(pair) if array is not None]
+
+
 def network_layout(params: Sequence) -> Layout:
     """``W^1, b^1, W^2, …`` of a list of ``(W, b)`` pairs (absent biases left
     out); ``unflatten`` gives the list of pairs back, ``None`` where ``params`` has it."""
-    present = [(l, which) for l, pair in enumerate(params, start=1) for which, array in enumerate(pair) if array is not None]
+    present, depth = network_slots(params), len(params)  # the layout keeps no reference to the arrays
     names = tuple(f"{'Wb'[which]}^{l}" for l, which in present)
 
     def unflatten(items: Sequence) -> list:
         slots = {key: item for key, item in zip(present, items, strict=True)}
-        return [tuple(slots.get((l, which)) for which in (0, 1)) for l in range(1, len(params) + 1)]
+        return [tuple(slots.get((l, which)) for which in (0, 1)) for l in range(1, depth + 1)]
 
     return Layout(names, _network_flatten, unflatten)

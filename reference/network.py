@@ -11,6 +11,7 @@ for the inner loops of the oracles.
 from __future__ import annotations
 
 import numbers
+from typing import Callable
 
 import numpy as np
 
@@ -91,13 +92,21 @@ def loss(mlp: MLP, params: Params, X: Array, Y: Array) -> float:
 def _loss(mlp: MLP, params: Params, X: Array, Y: Array):
     """The objective without input checks, for the inner loops of oracles.
     Returns a 0-d value of the parameters' dtype."""
-    zs, activations = _forward(mlp, params, X)
-    return objective_from(mlp, zs, activations, Y)
+    zs, _ = _forward(mlp, params, X)
+    return objective_from(mlp, zs[-1], Y)
 
 
-def objective_from(mlp: MLP, zs: list[Array], activations: list[Array], Y: Array):
-    """E from a forward pass already made (fused, overflow-free forms where registered)."""
+def per_sample_loss(mlp: MLP) -> Callable[[Array, Array], Array]:
+    """J(y, o) per sample as a function of ``(Y, Z^L)``: the fused, overflow-free
+    form where the loss registry has one for the output activation, else J(y, f(Z^L))."""
     loss_fn = mlp.loss_fn
     fused = loss_fn.from_logits.get(mlp.activations[-1])
-    per_sample = fused(Y, zs[-1]) if fused is not None else loss_fn.J(Y, activations[-1])
-    return np.mean(per_sample)
+    if fused is not None:
+        return fused
+    f = mlp.output_activation.f
+    return lambda Y, z: loss_fn.J(Y, f(z))
+
+
+def objective_from(mlp: MLP, z_L: Array, Y: Array):
+    """E from the output layer's pre-activation of a forward pass already made."""
+    return np.mean(per_sample_loss(mlp)(Y, z_L))

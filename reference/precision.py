@@ -9,9 +9,10 @@ whether the block returns or raises).
   off JAX silently computes in float32), and matrix products at "highest"
   precision (a GPU's default may use TF32, ~1e-3 relative error in float32).
   Both are JAX's own context managers, which are thread-local.
-* ``torch_full_precision()`` — ``torch.backends.cuda.matmul.allow_tf32`` and
-  ``torch.backends.cudnn.allow_tf32`` off: TF32 gives ~1e-3 errors silently.
-  These are process-wide flags; they are restored on exit.
+* ``torch_full_precision()`` — TF32 off for CUDA matrix products and cuDNN
+  (``fp32_precision = "ieee"``; the legacy ``allow_tf32`` switches read False)
+  and float32 matrix products at "highest": TF32 gives ~1e-3 errors silently.
+  These are process-wide flags; each is restored on exit to exactly what it was.
 
 JAX and torch are imported when a block is entered, not when this module is
 (``import reference`` needs neither).
@@ -35,10 +36,17 @@ def jax_float64() -> Iterator[None]:
 def torch_full_precision() -> Iterator[None]:
     import torch  # likewise
 
-    matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    backends = torch.backends
+    # torch 2.9+ keeps TF32 in per-backend fp32_precision flags (the legacy allow_tf32
+    # switches are views of them): set and restore those, and the float32 matmul precision.
+    flags = (backends.cuda.matmul, backends.cudnn.conv, backends.cudnn.rnn)
+    saved = torch.get_float32_matmul_precision(), tuple(flag.fp32_precision for flag in flags)
+    torch.set_float32_matmul_precision("highest")
+    for flag in flags:
+        flag.fp32_precision = "ieee"
     try:
         yield
     finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = matmul, cudnn
+        torch.set_float32_matmul_precision(saved[0])
+        for flag, value in zip(flags, saved[1]):
+            flag.fp32_precision = value

@@ -187,6 +187,6 @@ def check_grads(mlp: MLP, grads: object, dtype, *, name: str = "grads", finite: 
             grad, label = pair[position], f"{name}[{l - 1}][{position}] ({symbol}^{l})"
             if shape is None:
                 if grad is not None:
-                    raise ValueError(f"{label} must be None: layer {l} has bias mode 'none'{where}")
+                    raise ValueError(f"{label} must be None{where}: layer {l} has bias mode 'none'")
                 continue
             check_array(grad, label, shape, dtype, symbol=f"{symbol}^{l}", finite=finite)

@@ -1,8 +1,8 @@
 """The report's data model: sections of tables and figures, plus the JSON payload.
 
 compute (``reports/sections/…``) → frozen records → ``Section``s of ``Table``s
-and ``Figure``s → renderers (``reports/markdown.py``, ``reports/html.py``,
-``reports/jsonout.py``) → CLI (``reports/cli.py``).  A renderer sees only
+and ``Figure``s → renderers (``reports/render/``: Markdown, HTML, JSON; the
+plots as ``Figure``s) → CLI (``reports/cli.py``).  A renderer sees only
 these types, so a new format touches one file and a new section another.
 """
 

@@ -376,6 +376,22 @@ def test_check_gradient_rejects(kwargs, error, match):
         check_gradient(f, grad, x, **kwargs)
 
 
+def test_argnums_in_any_order_give_gradients_in_that_order():
+    A, B = rng.standard_normal((3, 2)), rng.standard_normal((2, 4))
+    dA, dB = grad_bilinear(A, B)
+    verdict = check_gradient(bilinear, lambda A, B: (dB, dA), (A, B), argnums=(1, 0))
+    assert verdict.ok and verdict.oracles_ran == ALL, verdict.message()
+    wrong = check_gradient(bilinear, lambda A, B: (dB * 1.01, dA), (A, B), argnums=(1, 0))
+    assert not wrong.ok and all(c.element.startswith("args[1][") for c in wrong.comparisons), wrong.message()
+
+
+def test_dict_keys_in_any_order_are_matched_by_name():
+    p, v = {"W": rng.standard_normal((3, 2)), "b": rng.standard_normal(3)}, rng.standard_normal(2)
+    reordered = {"b": p["b"], "W": p["W"]}  # not sorted: a framework that sorts keys must not pair them wrongly
+    verdict = check_gradient(dict_affine, grad_dict_affine, (reordered, v))
+    assert verdict.ok and verdict.oracles_ran == ALL, verdict.message()
+
+
 def test_integer_data_may_ride_along_undifferentiated():
     labels = np.array([0, 2, 1])
 

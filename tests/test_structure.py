@@ -19,7 +19,7 @@ import reference
 from reference import fast
 from reference.array_api import to_numpy
 from reference.cases import make_case
-from reference.precision import jax_float64
+from reference.precision import jax_float64, torch_full_precision
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("reference", "oracles", "testbed", "reports")
@@ -143,11 +143,16 @@ CASE = make_case(NET, 0, 1.0, 3)
 
 
 def _settings() -> tuple:
+    backends = torch.backends
     return (
         jax.config.jax_enable_x64,
         jax.config.jax_default_matmul_precision,
-        torch.backends.cuda.matmul.allow_tf32,
-        torch.backends.cudnn.allow_tf32,
+        torch.get_float32_matmul_precision(),
+        backends.cuda.matmul.fp32_precision,
+        backends.cudnn.conv.fp32_precision,
+        backends.cudnn.rnn.fp32_precision,
+        backends.cuda.matmul.allow_tf32,  # the legacy views of the same flags
+        backends.cudnn.allow_tf32,
     )
 
 
@@ -191,17 +196,32 @@ CALLS = {
 @pytest.mark.parametrize("entry", list(CALLS))
 def test_a_check_leaves_jax_and_torch_settings_as_it_found_them(entry, user, tmp_path):
     call = CALLS[entry](tmp_path)
-    tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    backends = torch.backends
+    flags = (backends.cuda.matmul, backends.cudnn.conv, backends.cudnn.rnn)
+    saved = torch.get_float32_matmul_precision(), [flag.fp32_precision for flag in flags]
     try:
         if user == "defaults":
             before = _settings()
             assert call().ok
             assert _settings() == before
-        else:
-            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        else:  # a user who allows TF32 and reduced-precision products, and runs JAX in x64
+            torch.set_float32_matmul_precision("medium")
+            for flag in flags:
+                flag.fp32_precision = "tf32"
             with jax.enable_x64(True), jax.default_matmul_precision("float32"):
                 before = _settings()
                 assert call().ok
                 assert _settings() == before
     finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+        torch.set_float32_matmul_precision(saved[0])
+        for flag, value in zip(flags, saved[1]):
+            flag.fp32_precision = value
+
+
+def test_the_precision_contexts_set_full_precision_inside():
+    backends = torch.backends
+    with torch_full_precision():
+        assert torch.get_float32_matmul_precision() == "highest"
+        assert (backends.cuda.matmul.fp32_precision, backends.cudnn.conv.fp32_precision) == ("ieee", "ieee")
+    with jax_float64():
+        assert jax.config.jax_enable_x64 and jax.config.jax_default_matmul_precision == "highest"

@@ -16,11 +16,13 @@ relu/leaky_relu unit is on, and each maxout unit's winning piece).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from oracles.numerical.network_batches import Job as BatchJob
+from oracles.trees import network_slots
 from oracles.numerical.network_batches import Objective
 from oracles.numerical.stencils import Job
 from reference.mlp import MLP, Params
@@ -44,6 +46,8 @@ class Loop:
         sees_kinks: bool = False,
     ):
         self.work = list(work)
+        if not all(w.flags.c_contiguous for w in self.work):
+            raise ValueError("the work arrays must be C-contiguous: one element is moved through a flat view")
         self.leaves = list(theta) if theta is not None else [w.copy() for w in self.work]
         self.evaluate = evaluate
         self._fixed = list(fixed) if fixed is not None else [None] * len(self.work)
@@ -63,7 +67,7 @@ class Loop:
         return self._fixed[i]
 
     def at(self, i: int, k: int, value) -> tuple[Any, bytes]:
-        flat = self.work[i].reshape(-1)
+        flat = self.work[i].reshape(-1)  # a view: the work arrays are C-contiguous
         saved = flat[k]
         flat[k] = value
         try:
@@ -105,38 +109,23 @@ def _has_kinks(mlp: MLP) -> bool:
     return any(a.kinks or a.pieces for a in (mlp.activation(l) for l in range(1, mlp.depth + 1)))
 
 
-def _slots(params: Params) -> list[tuple[int, int]]:
-    """(layer, 0 for W / 1 for b) of each leaf, absent biases left out."""
-    return [(l, which) for l, pair in enumerate(params, start=1) for which, array in enumerate(pair) if array is not None]
-
-
 def network_fixed(mlp: MLP, params: Params) -> list[np.ndarray | None]:
     """Per leaf, the weights a mask holds at 0: moving one changes nothing."""
-    return [None if which == 1 or mlp.mask(l) is None else mlp.mask(l) == 0 for l, which in _slots(params)]
+    return [None if which == 1 or mlp.mask(l) is None else mlp.mask(l) == 0 for l, which in network_slots(params)]
 
 
 def network_loop(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> Loop:
     """The canonical objective ``reference.loss`` and its kink pattern, one
     element at a time on copies of ``params``."""
-    work = [[W.copy(), None if b is None else b.copy()] for W, b in params]
+    work = [[np.array(W, order="C"), None if b is None else np.array(b, order="C")] for W, b in params]  # the loop writes through reshape(-1)
     kinks = _has_kinks(mlp)
 
     def evaluate() -> tuple[Any, bytes]:
-        zs, activations = _forward(mlp, work, X)
-        return objective_from(mlp, zs, activations, Y), (kink_pattern(mlp, zs) if kinks else b"")
+        zs, _ = _forward(mlp, work, X)
+        return objective_from(mlp, zs[-1], Y), (kink_pattern(mlp, zs) if kinks else b"")
 
-    leaves = [work[l - 1][which] for l, which in _slots(params)]
+    leaves = [work[l - 1][which] for l, which in network_slots(params)]
     return Loop(leaves, evaluate, fixed=network_fixed(mlp, params), sees_kinks=kinks)
-
-
-def canonical_per_sample(mlp: MLP) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """J per sample from Z^L, as ``reference.network.objective_from`` evaluates it (fused where registered)."""
-    loss_fn = mlp.loss_fn
-    fused = loss_fn.from_logits.get(mlp.activations[-1])
-    if fused is not None:
-        return fused
-    f = mlp.output_activation.f
-    return lambda Y, z: loss_fn.J(Y, f(z))
 
 
 class NetworkBatches:
@@ -150,14 +139,14 @@ class NetworkBatches:
         per_sample: Callable[[np.ndarray, np.ndarray], np.ndarray], kinks: bool, probe: Loop | None = None,
     ):
         self.objective = Objective(mlp, params, X, Y, dtype=dtype, activation=activation, per_sample=per_sample, kinks=kinks)
-        self._slots = _slots(params)
+        self._slots = network_slots(params)
         self.leaves = [params[l - 1][which] for l, which in self._slots]
         self._fixed = network_fixed(mlp, params)
         self._Y = Y
         self.sees_kinks = kinks
         self._probe = probe
 
-    @property
+    @functools.cached_property
     def E0(self):
         return np.mean(self.objective.per_sample(self._Y, self.objective.zs[-1]))  # the unmoved pass
 

@@ -24,7 +24,7 @@ activations and the loss see ``(P, B, n)`` views — see the layouts below):
 
 Which functions evaluate the layers and the loss is the caller's choice
 (``Objective(activation=..., per_sample=...)``): the canonical ones
-(``mlp.activation(l).f`` and ``objective_from``'s fused or plain loss) for
+(``mlp.activation(l).f`` and ``reference.network.per_sample_loss``) for
 central differences, the complex step's own complex-safe ones for the complex
 step; the shifts may be real or complex.  Nothing here differentiates.  The
 loss is always called on 2-D arrays ``(rows, n_L)`` (the P·B rows of a

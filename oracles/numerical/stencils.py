@@ -113,7 +113,7 @@ def combine(stencil: Stencil, theta: np.ndarray, E: np.ndarray, rounding: float)
 
 
 def _extrapolate(stencil: Stencil, D: list[np.ndarray], h: np.ndarray, rounding: float) -> tuple[np.ndarray, np.ndarray]:
-    if stencil is CENTRAL:
+    if len(D) == 2:  # central differences: D(h), D(2h)
         D_h, D_wide = D
         return D_h, np.abs(D_wide.astype(np.float64) - D_h.astype(np.float64)) + rounding / h.astype(np.float64)
     D_h, D_2, D_4 = D
@@ -172,8 +172,11 @@ class Differentiated:
 
 def differentiate(stencil: Stencil, evaluator: Evaluator, *, limit: int | None = None) -> Differentiated:
     """Every element's derivative by ``stencil``, evaluated by ``evaluator``.
-    With ``limit``, only the first ``limit`` moved elements (in leaf order)
-    are evaluated and the rest left NaN (for timing a sample)."""
+    With ``limit``, only the first ``limit`` elements that move something (in
+    leaf order) are evaluated and the rest of those left NaN, for timing a
+    sample (elements that move nothing need no evaluation and are always filled)."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be None or a non-negative integer; got {limit!r}")
     real = not stencil.complex
     rounding = float(np.finfo(evaluator.leaves[0].dtype).eps) * max(abs(float(evaluator.E0)), 1.0) if real else 0.0
     values, errors, kinked, lower, upper, jobs = [], [], [], [], [], []

@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m reports.bench", description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for bench.json and the plot (default {DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="the smaller network only, fewer rounds (about a minute)")
-    parser.add_argument("--threads", type=positive_int, default=threads.usable_cores(), help="threads for every library (default: the usable cores)")
+    parser.add_argument("--threads", type=positive_int, default=environment.usable_cores(), help="threads for every library (default: the usable cores)")
     parser.add_argument("--rounds", type=positive_int, default=None, help="timed rounds per method (default 7, quick 3)")
     return parser.parse_args(argv)
 

@@ -17,12 +17,7 @@ import os
 import threadpoolctl
 import torch
 
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+from reports.sections.environment import usable_cores
 
 
 def pin(threads: int) -> None:

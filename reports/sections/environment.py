@@ -53,9 +53,17 @@ def collect() -> dict:
     }
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask, where there is one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def timing_notes() -> dict[str, object]:
     """Thread counts and devices behind the timings."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    usable = usable_cores()
     cuda = bool(torch.cuda.is_available())
     return {
         "cpu_count": os.cpu_count(),

@@ -301,7 +301,7 @@ def section(
         f"{', '.join(map(str, batches))}, in float64 and float32. "
         "Each time is the median of several calls after one untimed warm-up call (which also absorbs "
         "JAX's compilation); fast calls get more repeats, and `repeats` says how many. `jax eager` is "
-        "`jax.grad` of the JAX objective without `jit`; `jax jit` is `compiled_gradient` on arrays "
+        "`jax.grad` of the JAX oracle's network without `jit`; `jax jit` is the oracle's compiled gradient on arrays "
         "already on the device, waited for with `block_until_ready`; `torch` is the oracle's public "
         "function, NumPy in and out (so on a GPU it includes the copies), with `torch.cuda.synchronize()` "
         "before the clock is read and TF32 off. "
