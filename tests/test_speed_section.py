@@ -114,3 +114,26 @@ def test_section_shows_the_targets_and_the_numerical_oracles(tmp_path):
     assert by_oracle["central"][7] == "NOT MET" and by_oracle["central"][5] == "17×" and "(est.)" in by_oracle["central"][4]
     assert by_oracle["complex_step"][7] == "met"
     assert len(growth_table.rows) == 1
+
+
+def test_every_benchmarked_cpu_method_runs_and_the_gradients_agree():
+    """The calls ``make bench`` times, once each on a small network (no timing):
+    each runs, and every hand-derived gradient it times is the notation's gradient."""
+    import oracles
+    from reference import MLP
+    from reference.array_api import to_numpy
+    from reference.cases import make_case
+    from reference.precision import jax_float64
+
+    mlp = MLP((5, 4, 4, 3), ("tanh", "tanh", "softmax"), "cross_entropy")
+    case = make_case(mlp, 0, 1.0, 6)
+    with jax_float64():
+        methods = hand_derived.cpu_methods(mlp, case)
+        results = {key: call() for key, call in methods.items()}
+    assert {kind for _, _, kind in methods} == {"gradient", "forward", "floor"}
+    expected = hand_derived.fast.gradients(mlp, case.params, case.X, case.Y)
+    timed = [(key, result) for key, result in results.items() if key[2] == "gradient" and key[0] in hand_derived.fast.names()]
+    assert {library for (_, library, _), _ in timed} == {"numpy", "torch", "jax"}
+    for (method, library, _), result in timed:
+        got = [(to_numpy(dW), to_numpy(db)) for dW, db in hand_derived.fast.batched(method).to_canonical(result)]
+        oracles.assert_agree(got, expected, implementation=f"{method} on {library}", oracle="jax")

@@ -27,6 +27,7 @@ runs (``reference.precision``), as in the oracles.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -110,7 +111,7 @@ def _ours(mlp: MLP, params, X, Y, library: str, wait: Callable[[object], object]
         form = fast.batched(notation)
         W, b = form.prepare(mlp, params)
         gradient = fast.core_for(mlp, notation, X)  # jitted for jax arrays: XLA compiles our equations
-        forward = form.forward if library != "jax" else _jit(mlp, form.forward)
+        forward = _jit(mlp, form.forward) if library == "jax" else functools.partial(form.forward, mlp)
         found[(notation, library, "gradient")] = (lambda g, W, b: lambda: wait(g(W, b, X, Y)))(gradient, W, b)
         found[(notation, library, "forward")] = (lambda f, W, b: lambda: wait(f(W, b, X)))(forward, W, b)
     return found
