@@ -31,7 +31,6 @@ from typing import Callable
 
 import numpy as np
 
-from oracles import jax_oracle
 from oracles.checks import check_network_gradients
 from oracles.comparison import Answer, judge
 from oracles.problems import FunctionProblem
@@ -119,7 +118,7 @@ def check_activation(name: str) -> list[Verdict]:
     # jax.grad of the user's own formula is not finite (sqrt(z²) at 0), it cannot judge: those
     # points are left to the network checks below.
     problem = FunctionProblem(lambda z, xp: xp.sum(entry.xp_f(z, xp)), (z,), ["z"], (0,))
-    theirs = jax_oracle.answer(problem).gradients[0]
+    theirs = ORACLES["jax"].answer(problem).gradients[0]
     judged = np.isfinite(theirs)
     ours = np.asarray(entry.df(z[judged]), dtype=np.float64)
     answer = Answer("jax.grad", problem.layout, (theirs[judged],))
@@ -127,7 +126,7 @@ def check_activation(name: str) -> list[Verdict]:
     if not comparison.ok:
         worst = comparison.worst
         raise RegistrationError(
-            f"activation {name!r}: df disagrees with jax.grad of f: at z = {z[judged][worst.index]!r}, df = {worst.actual!r}, "
+            f"activation {name!r}: df disagrees with jax.grad of f: at z = {float(z[judged][worst.index])!r}, df = {worst.actual!r}, "
             f"jax.grad = {worst.desired!r} (normalised error {comparison.error:.3e} vs tolerance {comparison.tolerance.limit:.0e})"
         )
     networks = [

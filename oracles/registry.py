@@ -3,7 +3,9 @@ callable that answers a problem (``oracles.problems``) with an ``Answer``;
 and ``answer``/``gradients`` to ask one of them about a network.
 
 Adding an oracle is one entry here; every check, test and the report iterate
-over ``ORACLES``.
+over ``ORACLES``.  The framework oracles' modules import JAX and torch, which
+take seconds: their entries load them on first use, so ``import oracles``
+stays fast.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from oracles import jax_oracle, numerical, torch_oracle
+from oracles import numerical
 from oracles.comparison import Answer
 from oracles.problems import NetworkProblem
 from oracles.numerical.stencils import CENTRAL, COMPLEX_STEP, RICHARDSON
@@ -31,6 +33,20 @@ class Oracle:
     numerical: bool  # a numerical oracle: error estimates, and kink brackets where it sees kinks
 
 
+def _jax(problem, **options) -> Answer:
+    """``oracles.jax_oracle.answer``; JAX is imported on the first call."""
+    from oracles import jax_oracle
+
+    return jax_oracle.answer(problem, **options)
+
+
+def _torch(problem, **options) -> Answer:
+    """``oracles.torch_oracle.answer``; torch is imported on the first call."""
+    from oracles import torch_oracle
+
+    return torch_oracle.answer(problem, **options)
+
+
 def _oracle(name: str, summary: str, answer: Callable[..., Answer], numerical_: bool = False) -> Oracle:
     return Oracle(name, ORACLE_KINDS[name], summary, answer, numerical_)
 
@@ -38,8 +54,8 @@ def _oracle(name: str, summary: str, answer: Callable[..., Answer], numerical_: 
 ORACLES: dict[str, Oracle] = {
     oracle.name: oracle
     for oracle in (
-        _oracle("jax", "jax.grad of an independent JAX forward pass", jax_oracle.answer),
-        _oracle("torch", "torch.autograd, float64 on the CPU by default", torch_oracle.answer),
+        _oracle("jax", "jax.grad of an independent JAX forward pass", _jax),
+        _oracle("torch", "torch.autograd, float64 on the CPU by default", _torch),
         _oracle(
             "complex_step", "Im E(θ + ih)/h, h = 1e-30, of an independent complex-safe forward pass",
             numerical.oracle(COMPLEX_STEP),

@@ -63,8 +63,8 @@ def matched(argument: Any, gradient: Any, path: str, who: str) -> Iterator[tuple
     if is_container(argument):
         if isinstance(argument, dict):
             if not isinstance(gradient, dict) or set(gradient) != set(argument):
-                keys = sorted(map(repr, gradient)) if isinstance(gradient, dict) else type(gradient).__name__
-                raise ValueError(f"{who} at {path}: expected a dict with keys {sorted(map(repr, argument))}; got {keys}")
+                keys = ", ".join(sorted(map(repr, gradient))) if isinstance(gradient, dict) else type(gradient).__name__
+                raise ValueError(f"{who} at {path}: expected a dict with keys {', '.join(sorted(map(repr, argument)))}; got {keys}")
         elif not isinstance(gradient, (list, tuple)) or len(gradient) != len(argument):
             got = f"{type(gradient).__name__} of length {len(gradient)}" if isinstance(gradient, (list, tuple)) else type(gradient).__name__
             raise ValueError(f"{who} at {path}: expected a {type(argument).__name__} of length {len(argument)}; got {got}")

@@ -128,6 +128,14 @@ def test_every_report_module_imports_without_hypothesis():
     assert completed.stdout.strip() == "strategies need hypothesis"  # the blocking works: only the strategies need it
 
 
+def test_importing_the_packages_loads_no_framework():
+    """JAX and torch take seconds to import: the framework oracles load them on first use."""
+    script = "import sys, oracles, reference, testbed.mutants; print(sorted(m for m in ('jax', 'torch') if m in sys.modules))"
+    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"
+
+
 def test_public_surfaces_are_the_documented_names():
     for package in (oracles, reference):
         public = {name for name in dir(package) if not name.startswith("_")}
