@@ -3,14 +3,16 @@
 Each framework oracle evaluates the network with its *own* activations and
 losses — ``jax.nn`` for JAX, ``torch`` for torch, complex-safe NumPy forms for
 the complex step — never the registry's hand-written ones, so a slip in the
-registry cannot hide in the oracle.  What they share is the network's
-structure, written once here against the framework's namespace ``xp``:
+registry cannot hide in the oracle.  What they share is written once here
+against the framework's namespace ``xp``: the network's structure,
 
     Z^l = A^{l-1} (W^l ⊙ M^l)ᵀ + b^l   (maxout: Z^l[n, i, p] = Σ_j W^l[i, p, j] A^{l-1}[n, j])
-    A^l = f_l(Z^l),   E = mean over the N samples of J(y_n, Z^L_n)
+    A^l = f_l(Z^l),   E = mean over the N samples of J(y_n, Z^L_n),
 
-with the loss taken from the output's pre-activation Z^L (where a framework
-has a stable fused form, e.g. log-softmax).  An activation or loss a user
+and the losses through the output (``GENERAL_LOSSES``: squared error and log
+loss as formulas, each evaluated with the framework's own output activation),
+where a framework has no stable fused form from Z^L of its own (log-softmax,
+log-sigmoid).  An activation or loss a user
 registered (``oracles.register_activation``) has no framework form of its
 own: the oracle evaluates the user's ``f(z, xp)`` in its namespace and
 differentiates that.  An oracle that cannot evaluate the network says so
@@ -55,21 +57,31 @@ def _users(what: str, framework: str, function: Callable) -> Callable:
     return run
 
 
-# A per-sample loss from the output layer's pre-activation: (output activation, z, y) -> J per sample.
-PerSampleLoss = Callable[[Callable, Any, Any], Any]
+def _squared_error(xp, f_out: Callable, z, y):
+    return 0.5 * xp.sum((f_out(z) - y) ** 2, axis=-1)  # (o − y)², never |o − y|²: analytic for the complex step
+
+
+def _log_loss(xp, f_out: Callable, z, y):
+    o = f_out(z)
+    return -xp.sum(y * xp.log(o) + (1 - y) * xp.log1p(-o), axis=-1)
+
+
+# The losses through the output o = f_out(z), written once: every framework evaluates them in its
+# own namespace, with its own output activation.  Where a framework has a stable form from the
+# logits, its ``fused`` entry is used instead.
+GENERAL_LOSSES: dict[str, Callable] = {"squared_error": _squared_error, "log_loss": _log_loss}
 
 
 @dataclass(frozen=True)
 class Framework:
-    """One oracle's way of computing: a namespace, its own activations and its
-    own per-sample losses (each ``(f_out, z, y)``: the output activation and
-    Z^L, so that a loss may use a fused form instead of f_out), and how a
-    NumPy constant (a mask, the data) becomes one of its arrays."""
+    """One oracle's way of computing: a namespace, its own activations, its own
+    stable per-sample losses from the logits (``fused``; the others are
+    ``GENERAL_LOSSES`` in its namespace), and how a NumPy constant (a mask,
+    the data) becomes one of its arrays."""
 
     name: str  # as the oracle is called in messages: "jax", "torch", "complex-step"
     xp: Any
     activations: Mapping[str, Callable]
-    losses: Mapping[str, PerSampleLoss]
     constant: Callable[[np.ndarray, Any], Any]  # (NumPy array, an array like the parameters) -> array
     fused: Mapping[tuple[str, str], Callable[[Any, Any], Any]] = field(default_factory=dict)  # (output, loss) -> (z, y) -> J
     namespace: str = ""  # how a user's f sees xp, for messages: "jax.numpy", "torch", "numpy"
@@ -88,9 +100,9 @@ class Framework:
         if (output, loss) in self.fused:
             return self.fused[(output, loss)]
         f_out = self.activation(output)
-        if loss in self.losses:
-            own = self.losses[loss]
-            return lambda z, y: own(f_out, z, y)
+        if loss in GENERAL_LOSSES:
+            general = GENERAL_LOSSES[loss]
+            return lambda z, y: general(self.xp, f_out, z, y)
         entry = REGISTERED_LOSSES.get(loss)
         if entry is None or entry.xp_J is None:
             raise OracleCannotRun(f"the {self.name} oracle has no implementation of loss {loss!r}")

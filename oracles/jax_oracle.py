@@ -36,20 +36,10 @@ ACTIVATIONS = {
 }
 
 
-def _squared_error(f_out, z, y):
-    return 0.5 * jnp.sum((f_out(z) - y) ** 2, axis=-1)
-
-
-def _log_loss(f_out, z, y):
-    o = f_out(z)
-    return -jnp.sum(y * jnp.log(o) + (1 - y) * jnp.log1p(-o), axis=-1)
-
-
 JAX = Framework(
     "jax",
     jnp,
     ACTIVATIONS,
-    {"squared_error": _squared_error, "log_loss": _log_loss},
     constant=lambda array, like: jnp.asarray(array, dtype=like.dtype),
     fused={  # from the logits where JAX has a stable form
         ("sigmoid", "log_loss"): lambda z, y: -jnp.sum(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z), axis=-1),

@@ -34,20 +34,10 @@ ACTIVATIONS = {
 }
 
 
-def _squared_error(f_out, z, y):
-    return 0.5 * torch.sum((f_out(z) - y) ** 2, dim=-1)
-
-
-def _log_loss(f_out, z, y):
-    o = f_out(z)
-    return -torch.sum(y * torch.log(o) + (1 - y) * torch.log1p(-o), dim=-1)
-
-
 TORCH = Framework(
     "torch",
     torch,
     ACTIVATIONS,
-    {"squared_error": _squared_error, "log_loss": _log_loss},
     constant=lambda array, like: torch.tensor(array, dtype=like.dtype, device=like.device),
     fused={
         ("sigmoid", "log_loss"): lambda z, y: F.binary_cross_entropy_with_logits(z, y, reduction="none").sum(dim=-1),

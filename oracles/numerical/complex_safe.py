@@ -77,15 +77,6 @@ ACTIVATIONS = {
 }
 
 
-def _squared_error(f_out, z, y):
-    return 0.5 * np.sum((f_out(z) - y) ** 2, axis=-1)  # (o − y)², never |o − y|²: analytic
-
-
-def _log_loss(f_out, z, y):
-    o = f_out(z)
-    return -np.sum(y * np.log(o) + (1 - y) * np.log1p(-o), axis=-1)
-
-
 def _log_loss_sigmoid(z, y):
     return np.sum(_softplus(z) - y * z, axis=-1)  # −y log σ(z) − (1 − y) log(1 − σ(z)) = softplus(z) − y z
 
@@ -98,7 +89,6 @@ COMPLEX_SAFE = Framework(
     "complex-step",
     np,
     ACTIVATIONS,
-    {"squared_error": _squared_error, "log_loss": _log_loss},
     constant=lambda array, like: array,
     fused={("sigmoid", "log_loss"): _log_loss_sigmoid, ("softmax", "cross_entropy"): _cross_entropy_softmax},
     namespace="numpy",
