@@ -23,19 +23,20 @@ element named.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from oracles import trees
-from oracles.comparison import Answer, asserting, judge
+from oracles.comparison import Answer, asserting, disagreeing, element_scales, judge
 from oracles.frameworks import OracleCannotRun
 from oracles.numerical import stencils
 from oracles.numerical.evaluators import network_fixed
 from oracles.problems import FunctionProblem, NetworkProblem, scalar, takes_xp
 from oracles.registry import DEFAULT_ORACLES, ORACLES, check_oracle_names
 from oracles.tolerances import tolerance_for
-from oracles.verdict import Verdict
+from oracles.verdict import Dispute, Verdict
 from reference.mlp import MLP, Params
 from reference.validation import check_array, check_grads, check_network_inputs
 
@@ -51,17 +52,23 @@ def judge_problem(
 ) -> Verdict:
     """The engine: each of ``oracles`` answers ``problem``, each answer is
     compared with ``ours`` (the claimed gradient, one array per leaf of
-    ``problem.layout``), and the comparisons make one verdict.  An element no
+    ``problem.layout``), and the comparisons make one verdict.  Where the
+    exact oracles disagree among themselves, the disputed elements are
+    arbitrated (``_arbitrate``) before anything is blamed.  An element no
     oracle that ran could resolve is listed as not judged, and fails it."""
-    comparisons, skipped, resolved_by_any = [], list(skipped), None
+    answers, skipped = {}, list(skipped)
     for name in oracles:
         try:
-            answer = ORACLES[name].answer(problem)
+            answers[name] = ORACLES[name].answer(problem)
         except OracleCannotRun as why:
             skipped.append((name, str(why)))
-            continue
+    terms = problem.terms()
+    answers, disputes = _arbitrate(problem, answers, ours, implementation, terms)
+    comparisons, resolved_by_any = [], None
+    for name, answer in answers.items():
         comparison, resolved = judge(
-            problem.layout.names, ours, answer, implementation=implementation, tolerance=tolerance_for(dtype, name), dtype=dtype
+            problem.layout.names, ours, answer, implementation=implementation, tolerance=tolerance_for(dtype, name), dtype=dtype,
+            terms=terms, rounding=problem.rounding,
         )
         comparisons.append(comparison)
         resolved_by_any = resolved if resolved_by_any is None else [r | s for r, s in zip(resolved_by_any, resolved)]
@@ -71,7 +78,76 @@ def judge_problem(
             trees.element(name, index) for name, r in zip(problem.layout.names, resolved_by_any) for index in np.argwhere(~r)
         )
     elements = sum(int(np.size(a)) for a in ours)
-    return Verdict(implementation, tuple(comparisons), tuple(skipped), note, unjudged, elements)
+    return Verdict(implementation, tuple(comparisons), tuple(skipped), note, unjudged, elements, tuple(disputes))
+
+
+MAX_ARBITRATED = 20  # disputed elements decided in mpmath per check (each costs a few forward passes in 50 digits)
+
+
+def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, terms) -> tuple[dict[str, Answer], list[Dispute]]:
+    """Where the exact oracles (jax, torch, complex step) disagree with each
+    other beyond an element's tolerance, no float64 party can judge it.  For a
+    network (or an f written against ``xp`` that mpmath can evaluate) each
+    disputed element is recomputed in mpmath (``oracles.arbitration``):
+    an oracle farther from that truth than the element's tolerance is shown
+    wrong there, and its value is replaced by the truth in what judges the
+    implementation.  Where it cannot be decided (mpmath cannot run f, a kink, more than
+    ``MAX_ARBITRATED`` elements), the exact oracles leave the element
+    unresolved, so the numerical oracles judge it or it is reported not
+    judged — the implementation is never blamed for the oracles' dispute."""
+    exact = [name for name in answers if not ORACLES[name].numerical]
+    if len(exact) < 2:
+        return answers, []
+    flat = {name: [np.asarray(g, np.float64) for g in answers[name].flat("gradients")] for name in exact}
+    tolerance = tolerance_for(np.float64, exact[0])
+    disputed = [np.zeros(np.shape(g), dtype=bool) for g in flat[exact[0]]]
+    for i, first in enumerate(exact):
+        for second in exact[i + 1:]:
+            disputed = [d | m for d, m in zip(disputed, disagreeing(flat[first], flat[second], tolerance, terms))]
+    elements = [(leaf, tuple(int(i) for i in index)) for leaf, d in enumerate(disputed) for index in np.argwhere(d)]
+    if not elements:
+        return answers, []
+    truths, how = {}, ""
+    if len(elements) > MAX_ARBITRATED:
+        how = f"{len(elements)} disputed elements, more than the {MAX_ARBITRATED} arbitrated per check"
+    else:
+        from oracles.arbitration import arbitrate  # mpmath is loaded only when oracles disagree
+
+        try:
+            for record in arbitrate(problem, elements):
+                truths[(record.leaf, record.index)] = record
+            how = "mpmath (50 digits)"
+        except OracleCannotRun as why:
+            truths, how = {}, str(why)
+    answers = dict(answers)
+    patched = {name: [g.copy() for g in flat[name]] for name in exact}
+    unresolved = [np.zeros(np.shape(g)) for g in flat[exact[0]]]
+    allowed = [tolerance.limit * s for s in element_scales(flat[exact[0]], tolerance, np.dtype(np.float64), terms)[0]]
+    disputes = []
+    names = problem.layout.names
+    for leaf, index in elements:
+        values = tuple((name, float(flat[name][leaf][index])) for name in exact) + ((implementation, float(np.asarray(ours[leaf])[index])),)
+        record = truths.get((leaf, index))
+        element = trees.element(names[leaf], index)
+        if record is None or not math.isfinite(record.value) or record.error > allowed[leaf][index]:
+            unresolved[leaf][index] = np.inf
+            reason = how if record is None else f"mpmath could not resolve it to its tolerance (± {record.error:.1e})"
+            disputes.append(Dispute(element, values, None, (), reason))
+            continue
+        allowed_here = max(allowed[leaf][index], tolerance.limit * abs(record.value))
+        wrong = tuple(name for name in exact if not abs(flat[name][leaf][index] - record.value) <= allowed_here)
+        for name in wrong:
+            patched[name][leaf][index] = record.value
+        disputes.append(Dispute(element, values, record.value, wrong, how))
+    for name in exact:
+        answer = answers[name]
+        errors = answer.flat("errors")
+        errors = unresolved if errors is None else [np.maximum(e, u) for e, u in zip(errors, unresolved)]
+        answers[name] = Answer(
+            answer.oracle, answer.layout, answer.layout.unflatten(patched[name]), answer.layout.unflatten(errors),
+            answer.kinked, answer.lower, answer.upper,
+        )
+    return answers, disputes
 
 
 def _kink_policy(problem, chosen: list[str]) -> tuple[list[str], list[tuple[str, str]]]:

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from oracles import trees
-from oracles.tolerances import Tolerance, oracle_kind, tolerance_for
+from oracles.tolerances import Tolerance, oracle_kind, rounding_allowance, tolerance_for
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,8 @@ class LeafComparison:
     kinks: int  # elements "not differentiable here"
     unresolved: int  # elements the oracle could not resolve to the tolerance
     compared: int  # elements judged
+    scale: float = 1.0  # the worst element's S_k (oracles.tolerances)
+    bound: float = 0.0  # the worst element's rounding bound R_k (0 where none is known)
 
     @property
     def element(self) -> str:
@@ -81,8 +83,9 @@ class Comparison:
     ok: bool
     error: float  # worst normalised error over all leaves
     tolerance: Tolerance
-    scale: float  # max(G, floor), the normaliser
+    scale: float  # the worst element's normaliser S_k = max(G, R_k / limit) (or max(G, floor))
     leaves: tuple[LeafComparison, ...]
+    rounding: str = ""  # where the rounding bounds came from ("" where none was known: the floor stands in)
 
     @property
     def worst(self) -> LeafComparison:
@@ -122,6 +125,8 @@ class Comparison:
             f"|difference| = {w.abs_error:.3e} (relative {w.rel_error:.3e}), normalised error {self.error:.3e} "
             f"(scale {self.scale:.3e}) vs tolerance {self.tolerance.limit:.0e}"
         )
+        if self.rounding:
+            text += f"; {w.element}'s rounding bound {w.bound:.3e} ({self.rounding})"
         if w.kinked_worst:
             text += f"; {w.element} is not differentiable here and {w.actual!r} lies outside its one-sided derivatives"
         if self.kinks:
@@ -143,35 +148,68 @@ def judge(
     tolerance: Tolerance,
     dtype: np.dtype | None = None,
     scale: float | None = None,
+    terms: Sequence[np.ndarray] | None = None,
+    rounding: str = "",
 ) -> tuple[Comparison, list[np.ndarray]]:
     """The comparison of the leaves ``actual`` (named ``names``) with
     ``answer``, and per leaf which elements the oracle resolved.
 
-    ``scale`` defaults to max(G, floor), G the largest finite |desired|
-    element over all leaves; ``dtype`` to the first actual leaf's."""
+    Each element's normaliser is S_k = max(G, R_k / limit), G the largest
+    finite |desired| element over all leaves and R_k its rounding bound from
+    ``terms`` (B_k per leaf, ``oracles.rounding``; ``rounding`` says where
+    they came from); without ``terms``, S = max(G, floor) (``oracles.tolerances``).
+    ``scale`` fixes S for every element instead.  ``dtype`` defaults to the
+    first actual leaf's."""
     desired = answer.flat("gradients")
     extras = [answer.flat(field) or [None] * len(names) for field in ("errors", "kinked", "lower", "upper")]
-    if scale is None:
-        finite = [d[np.isfinite(d)] for d in desired]
-        G = max((float(np.max(np.abs(f))) if f.size else 0.0) for f in finite)
-        scale = max(G, tolerance.floor)
-    allowed = tolerance.limit * scale
+    dtype = np.dtype(dtype if dtype is not None else np.asarray(actual[0]).dtype)
+    scales, bounds = element_scales(desired, tolerance, dtype, terms, scale)
     records, resolved = [], []
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # non-finite values are judged below
-        for name, a, d, err, kinked, lower, upper in zip(names, actual, desired, *extras):
-            record, judged = _judge_leaf(name, np.asarray(a), np.asarray(d), err, kinked, lower, upper, allowed, scale)
+        for name, a, d, err, kinked, lower, upper, s, r in zip(names, actual, desired, *extras, scales, bounds):
+            record, judged = _judge_leaf(name, np.asarray(a), np.asarray(d), err, kinked, lower, upper, tolerance.limit, s, r)
             records.append(record)
             resolved.append(judged)
-    error = max(r.error for r in records)
-    dtype = np.dtype(dtype if dtype is not None else np.asarray(actual[0]).dtype)
+    worst = max(records, key=lambda r: r.error)
+    error = worst.error
     comparison = Comparison(
-        implementation, answer.oracle, dtype.name, bool(error <= tolerance.limit), error, tolerance, scale, tuple(records)
+        implementation, answer.oracle, dtype.name, bool(error <= tolerance.limit), error, tolerance, worst.scale, tuple(records),
+        rounding if terms is not None else "",
     )
     return comparison, resolved
 
 
-def _judge_leaf(name, a, d, err, kinked, lower, upper, allowed: float, scale: float) -> tuple[LeafComparison, np.ndarray]:
-    """The worst element of one leaf by the three categories above, and the elements resolved."""
+def element_scales(
+    desired: Sequence[np.ndarray], tolerance: Tolerance, dtype: np.dtype, terms: Sequence[np.ndarray] | None = None, scale: float | None = None
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per leaf, each element's normaliser S_k and rounding bound R_k (``oracles.tolerances``):
+    S_k = max(G, R_k / limit) with ``terms`` (B_k), else max(G, floor); ``scale`` fixes S."""
+    finite = [d[np.isfinite(d)] for d in (np.asarray(d, dtype=np.float64) for d in desired)]
+    G = max((float(np.max(np.abs(f))) if f.size else 0.0) for f in finite)
+    zeros = [np.zeros(np.shape(d)) for d in desired]
+    if scale is not None:
+        return [np.full(np.shape(d), float(scale)) for d in desired], zeros
+    if terms is None:
+        return [np.full(np.shape(d), max(G, tolerance.floor)) for d in desired], zeros
+    bounds = [rounding_allowance(t, dtype) for t in terms]
+    floor = 0.0 if tolerance.exact else tolerance.floor
+    smallest = float(np.finfo(np.float64).tiny)  # an element whose terms are all exactly 0 must be exactly equal
+    return [np.maximum(max(G, floor, smallest), r / tolerance.limit) for r in bounds], bounds
+
+
+def disagreeing(first: Sequence[np.ndarray], second: Sequence[np.ndarray], tolerance: Tolerance, terms: Sequence[np.ndarray] | None) -> list[np.ndarray]:
+    """Per leaf, the elements where two float64 answers differ by more than
+    their tolerance (each element against its own S_k, from the larger of the two answers' G)."""
+    larger = [np.maximum(np.abs(a), np.abs(b)) for a, b in zip(first, second)]
+    scales, _ = element_scales(larger, tolerance, np.dtype(np.float64), terms)
+    with np.errstate(invalid="ignore"):
+        return [~(np.abs(np.asarray(a, np.float64) - b) <= tolerance.limit * s) for a, b, s in zip(first, second, scales)]
+
+
+def _judge_leaf(name, a, d, err, kinked, lower, upper, limit: float, scale: np.ndarray, bound: np.ndarray) -> tuple[LeafComparison, np.ndarray]:
+    """The worst element of one leaf by the three categories above (each
+    element measured in units of its own ``scale``), and the elements resolved."""
+    allowed = limit * scale
     a64, d64 = a.astype(np.float64), d.astype(np.float64)
     kinked = np.zeros(a.shape, dtype=bool) if kinked is None else kinked
     unresolved = np.zeros(a.shape, dtype=bool) if err is None else (~kinked & (err > allowed))
@@ -180,7 +218,7 @@ def _judge_leaf(name, a, d, err, kinked, lower, upper, allowed: float, scale: fl
     if np.any(kinked):
         outside = np.maximum(np.maximum(lower - a64, a64 - upper), 0.0)
         badness = np.where(kinked, outside, badness)
-    badness = np.where(np.isfinite(a64) & (np.isfinite(d64) | kinked | unresolved), badness, np.inf)
+    badness = np.where(np.isfinite(a64) & (np.isfinite(d64) | kinked | unresolved), badness / scale, np.inf)
     if not badness.size:
         return LeafComparison(name, (), 0.0, 0.0, 0.0, 0.0, 0.0, False, 0, 0, 0), ~unresolved
     k = np.unravel_index(int(np.argmax(badness)), badness.shape)
@@ -188,8 +226,8 @@ def _judge_leaf(name, a, d, err, kinked, lower, upper, allowed: float, scale: fl
     abs_error = float(abs(a64[k] - d64[k])) if np.isfinite(worst_bad) else math.inf
     rel_error = abs_error / abs(float(d64[k])) if d64[k] != 0 else (0.0 if abs_error == 0 else math.inf)
     record = LeafComparison(
-        name, tuple(int(i) for i in k), float(a[k]), float(d[k]), abs_error, rel_error, worst_bad / scale,
-        bool(kinked[k]), int(np.sum(kinked)), int(np.sum(unresolved)), int(np.sum(~unresolved)),
+        name, tuple(int(i) for i in k), float(a[k]), float(d[k]), abs_error, rel_error, worst_bad,
+        bool(kinked[k]), int(np.sum(kinked)), int(np.sum(unresolved)), int(np.sum(~unresolved)), float(scale[k]), float(bound[k]),
     )
     return record, ~unresolved
 
@@ -210,11 +248,16 @@ def _aligned(actual: list, desired: list) -> trees.Layout:
     return layout
 
 
-def compare(actual: list, desired: list | Answer, *, implementation: str, oracle: str | None = None, tolerance: Tolerance | None = None) -> Comparison:
+def compare(
+    actual: list, desired: list | Answer, *, implementation: str, oracle: str | None = None, tolerance: Tolerance | None = None,
+    terms: list | None = None,
+) -> Comparison:
     """Compare two canonical gradient lists ``[(dW^1, db^1), …]``; ``desired`` is
     the oracle's — its ``Answer`` (``oracles.answer``), which carries a numerical
     oracle's error estimates and kink brackets, or a plain list from
-    ``oracle`` (then named by it)."""
+    ``oracle`` (then named by it).  ``terms``: each element's rounding terms
+    B_k, ``oracles.network_terms(mlp, params, X, Y)``, so that each element may
+    also differ by its rounding bound (without them the tolerance's floor stands in)."""
     if isinstance(desired, Answer):
         oracle = desired.oracle if oracle is None else oracle
         layout = _aligned(actual, desired.gradients)
@@ -240,7 +283,14 @@ def compare(actual: list, desired: list | Answer, *, implementation: str, oracle
         tolerance = tolerance_for(dtype, oracle)
     if answer.oracle != oracle:
         answer = Answer(oracle, answer.layout, answer.gradients, answer.errors, answer.kinked, answer.lower, answer.upper)
-    return judge(layout.names, flat, answer, implementation=implementation, tolerance=tolerance)[0]
+    if terms is not None:
+        terms = [np.asarray(t) for t in (terms if isinstance(terms[0], np.ndarray) else trees.network_layout(terms).flatten(terms))]
+        if [t.shape for t in terms] != [a.shape for a in flat]:
+            raise ValueError("terms must hold one array per gradient leaf, shaped like it (oracles.network_terms)")
+    return judge(
+        layout.names, flat, answer, implementation=implementation, tolerance=tolerance, terms=terms,
+        rounding="from a backward pass on magnitudes" if terms is not None else "",
+    )[0]
 
 
 def asserting(check):

@@ -38,6 +38,7 @@ from oracles.frameworks import Framework, OracleCannotRun, describe, network_obj
 from oracles.numerical import stencils
 from oracles.numerical.complex_safe import COMPLEX_SAFE
 from oracles.numerical.evaluators import Loop, NetworkBatches, network_fixed, network_loop
+from oracles.rounding import network_terms
 from oracles.tolerances import tolerance_for
 from reference.cases import kink_distance
 from reference.mlp import MLP, Params
@@ -75,6 +76,10 @@ class FunctionProblem:
     The arguments are copied: floating leaves to float64, C-ordered."""
 
     key = None  # nothing to compile once and reuse
+    rounding = ""  # f is opaque: no rounding bound per element (the tolerance's floor stands in)
+
+    def terms(self) -> None:
+        return None
 
     def __init__(self, f: Callable, args: tuple, roots: Sequence[str], argnums: tuple[int, ...]):
         self.f, self.roots, self.argnums = f, list(roots), argnums
@@ -222,6 +227,15 @@ class NetworkProblem:
         self.mlp, self.params, self.X, self.Y = mlp, params, X, Y
         self.layout = trees.network_layout(params)
         self.leaves = self.layout.flatten(params)
+        self._terms = None
+
+    rounding = "from a backward pass on magnitudes"
+
+    def terms(self) -> list[np.ndarray]:
+        """B_k per leaf: the size of the terms summed into each gradient element (``oracles.rounding``)."""
+        if self._terms is None:
+            self._terms = network_terms(self.mlp, self.params, self.X, self.Y)
+        return self._terms
 
     @property
     def key(self) -> tuple:

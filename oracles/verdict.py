@@ -16,6 +16,26 @@ from oracles.comparison import Comparison
 
 
 @dataclass(frozen=True)
+class Dispute:
+    """An element where the exact oracles disagree beyond its rounding bound:
+    each party's value and, where it could be decided, the arbitrated truth
+    (mpmath) and which oracles it shows wrong."""
+
+    element: str
+    values: tuple[tuple[str, float], ...]  # (party, value): the exact oracles, then the implementation
+    truth: float | None = None  # the arbitrated derivative; None when it could not be decided
+    wrong: tuple[str, ...] = ()  # oracles farther from the truth than the element's tolerance
+    how: str = ""  # "mpmath (50 digits)", or why it was not arbitrated
+
+    def message(self) -> str:
+        parties = ", ".join(f"{party} {value:.6e}" for party, value in self.values)
+        if self.truth is None:
+            return f"oracles disagree at {self.element}: {parties}; not arbitrated ({self.how}): not judged by the exact oracles"
+        blamed = f"{', '.join(self.wrong)} wrong" if self.wrong else "no oracle beyond its tolerance"
+        return f"oracles disagree at {self.element}: {parties}; {self.how} {self.truth:.6e}: {blamed}"
+
+
+@dataclass(frozen=True)
 class Verdict:
     implementation: str
     comparisons: tuple[Comparison, ...]
@@ -23,6 +43,7 @@ class Verdict:
     note: str = ""  # e.g. the float64 evaluation of float32 inputs
     unjudged: tuple[str, ...] = ()  # elements that no reference that ran could resolve
     elements: int = 0  # gradient elements the verdict covers
+    disputes: tuple[Dispute, ...] = ()  # elements where the exact oracles disagreed among themselves
 
     @property
     def ok(self) -> bool:
@@ -39,15 +60,41 @@ class Verdict:
         failing = [c for c in self.comparisons if not c.ok]
         return max(failing or self.comparisons, key=lambda c: c.error / c.tolerance.limit)
 
+    @property
+    def status(self) -> str:
+        """"OK"; "WRONG" when a reference disagrees with the implementation; "ORACLES
+        DISAGREE" when what is left undecided is only where the oracles disagree
+        among themselves; "NOT CHECKED" when no reference ran."""
+        if self.ok:
+            return "OK"
+        if not self.comparisons:
+            return "NOT CHECKED"
+        if all(c.ok for c in self.comparisons) and self.unjudged:
+            undecided = {d.element for d in self.disputes if d.truth is None}
+            if undecided and set(self.unjudged) <= undecided:
+                return "ORACLES DISAGREE"
+            return "NOT JUDGED"
+        return "WRONG"
+
     def message(self) -> str:
-        ran = ", ".join(self.oracles_ran) or "no oracle"
-        lines = [f"{self.implementation}: {'OK' if self.ok else 'WRONG'} against {ran}"]
+        status = self.status
+        if status == "WRONG":
+            head = f"WRONG against {', '.join(c.oracle for c in self.comparisons if not c.ok)}"
+            agreeing = [c.oracle for c in self.comparisons if c.ok]
+            if agreeing:
+                head += f" (agrees with {', '.join(agreeing)})"
+        elif status == "NOT CHECKED":
+            head = "NOT CHECKED: no oracle could run"
+        else:
+            head = f"{status} against {', '.join(self.oracles_ran)}"
+        lines = [f"{self.implementation}: {head}"]
         if not self.ok and self.worst is not None and not self.worst.ok:
             lines.append(f"  worst: {self.worst.element} (by {self.worst.oracle})")
         lines += [f"  {c.message()}" for c in self.comparisons]
         if self.unjudged:
             shown = ", ".join(self.unjudged[:5]) + (f" and {len(self.unjudged) - 5} more" if len(self.unjudged) > 5 else "")
             lines.append(f"  not judged: {shown} — unresolved by every oracle that ran")
+        lines += [f"  {d.message()}" for d in self.disputes]
         lines += [f"  {oracle} skipped: {why}" for oracle, why in self.skipped]
         if self.note:
             lines.append(f"  note: {self.note}")
