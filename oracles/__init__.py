@@ -20,20 +20,24 @@ from oracles.frameworks import OracleCannotRun
 from oracles.golden import GoldenConfig, assert_golden, compare_golden, golden_inputs, load_golden, save_golden
 from oracles.registration import RegistrationError, register_activation, register_loss
 from oracles.registry import DEFAULT_ORACLES, ORACLES, Oracle, answer, gradients, numerical_gradients
+from oracles.taylor import TaylorResult, taylor_network, taylor_test
 from oracles.tolerances import TOLERANCES, Tolerance, tolerance_for
-from oracles.verdict import Verdict
+from oracles.rounding import network_terms
+from oracles.verdict import Dispute, Verdict
 
 
 __all__ = [
     "Answer",
     "Comparison",
     "DEFAULT_ORACLES",
+    "Dispute",
     "GoldenConfig",
     "ORACLES",
     "Oracle",
     "OracleCannotRun",
     "RegistrationError",
     "TOLERANCES",
+    "TaylorResult",
     "Tolerance",
     "Verdict",
     "answer",
@@ -50,9 +54,12 @@ __all__ = [
     "golden_inputs",
     "gradients",
     "load_golden",
+    "network_terms",
     "numerical_gradients",
     "register_activation",
     "register_loss",
     "save_golden",
+    "taylor_network",
+    "taylor_test",
     "tolerance_for",
 ]

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from reports.model import SCHEMA, Report
 from reports.render import plots
-from reports.sections import agreement, bugs, delta_forms, environment, examples, speed, timing, training
+from reports.sections import agreement, bugs, delta_forms, environment, examples, speed, taylor, timing, training
 from reports.sweep import SCALES, report_cases
 
 
@@ -82,6 +82,7 @@ def build(options: Options, progress: bool = True) -> Report:
     example_rows = examples.compute()
     form_rows = delta_forms.compute(seed=options.seed)
     mutant_rows = bugs.compute()
+    taylor_curves = taylor.compute(cases, seed=options.seed)
     timing_rows = timing.measure(quick=options.quick, device=options.device, seed=options.seed)
     figures = plots.timing(timing_rows)
     trained = training.compute(options.quick)
@@ -92,6 +93,7 @@ def build(options: Options, progress: bool = True) -> Report:
         examples.section(example_rows),
         delta_forms.section(form_rows),
         bugs.section(mutant_rows),
+        taylor.section(taylor_curves),
         training.section(trained, plots.training(trained)),
         timing.section(timing_rows, figures, env["timing"]),
         speed.section(bench, options.bench.parent if options.bench is not None else Path(".")),
@@ -106,6 +108,7 @@ def build(options: Options, progress: bool = True) -> Report:
         "seed_examples": examples.json_rows(example_rows),
         "delta_forms": delta_forms.json_rows(form_rows),
         "mutants": bugs.json_rows(mutant_rows),
+        "taylor": taylor.json_rows(taylor_curves),
         "timing": timing.json_rows(timing_rows),
         "training": training.json_data(trained),
         "benchmark": bench,
