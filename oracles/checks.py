@@ -62,13 +62,13 @@ def judge_problem(
             answers[name] = ORACLES[name].answer(problem)
         except OracleCannotRun as why:
             skipped.append((name, str(why)))
-    terms = problem.terms()
-    answers, disputes = _arbitrate(problem, answers, ours, implementation, terms)
+    terms, rounding, rigorous = rounding_terms(problem, answers)
+    answers, disputes = _arbitrate(problem, answers, ours, implementation, terms, rigorous)
     comparisons, resolved_by_any = [], None
     for name, answer in answers.items():
         comparison, resolved = judge(
             problem.layout.names, ours, answer, implementation=implementation, tolerance=tolerance_for(dtype, name), dtype=dtype,
-            terms=terms, rounding=problem.rounding,
+            terms=terms, rounding=rounding, rigorous=rigorous,
         )
         comparisons.append(comparison)
         resolved_by_any = resolved if resolved_by_any is None else [r | s for r, s in zip(resolved_by_any, resolved)]
@@ -81,10 +81,37 @@ def judge_problem(
     return Verdict(implementation, tuple(comparisons), tuple(skipped), note, unjudged, elements, tuple(disputes))
 
 
+def rounding_terms(problem, answers: dict[str, Answer]) -> tuple[list[np.ndarray] | None, str, bool]:
+    """B_k per leaf (``oracles.rounding``), where it came from, and whether it is a bound.
+
+    * A network: the forward and backward pass on magnitudes — a bound.
+    * A function written against ``xp``: evidence, not a bound.  f is opaque,
+      but rounding errors grow in proportion to ε, so torch.autograd run
+      on float32 copies (and float64, if it is not among the oracles) shows them 2²⁹ times larger:
+      B_k = |g32_k − g64_k| / ε32.  One evaluation may be lucky at an
+      element, so this evidence only ever widens the tolerance: the floor
+      (terms of order one) still stands under it.
+    * Otherwise none (the floor stands in)."""
+    if isinstance(problem, NetworkProblem):
+        return problem.terms(), "from a backward pass on magnitudes", True
+    if not isinstance(problem, FunctionProblem) or not problem.takes_xp:
+        return None, "", False
+    torch = ORACLES["torch"]
+    try:
+        g64 = (answers["torch"] if "torch" in answers else torch.answer(problem)).flat("gradients")
+        g32 = torch.answer(problem.in_float32()).flat("gradients")
+    except OracleCannotRun:
+        return None, "", False
+    eps32 = float(np.finfo(np.float32).eps)
+    with np.errstate(invalid="ignore", over="ignore"):
+        terms = [np.abs(np.asarray(a, np.float64) - b) / eps32 for a, b in zip(g32, g64)]
+    return [np.where(np.isfinite(t), t, 0.0) for t in terms], "estimated from torch.autograd in float32, 2²⁹ × float64's rounding", False
+
+
 MAX_ARBITRATED = 20  # disputed elements decided in mpmath per check (each costs a few forward passes in 50 digits)
 
 
-def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, terms) -> tuple[dict[str, Answer], list[Dispute]]:
+def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, terms, rigorous: bool) -> tuple[dict[str, Answer], list[Dispute]]:
     """Where the exact oracles (jax, torch, complex step) disagree with each
     other beyond an element's tolerance, no float64 party can judge it.  For a
     network (or an f written against ``xp`` that mpmath can evaluate) each
@@ -103,7 +130,7 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
     disputed = [np.zeros(np.shape(g), dtype=bool) for g in flat[exact[0]]]
     for i, first in enumerate(exact):
         for second in exact[i + 1:]:
-            disputed = [d | m for d, m in zip(disputed, disagreeing(flat[first], flat[second], tolerance, terms))]
+            disputed = [d | m for d, m in zip(disputed, disagreeing(flat[first], flat[second], tolerance, terms, rigorous))]
     elements = [(leaf, tuple(int(i) for i in index)) for leaf, d in enumerate(disputed) for index in np.argwhere(d)]
     if not elements:
         return answers, []
@@ -122,7 +149,7 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
     answers = dict(answers)
     patched = {name: [g.copy() for g in flat[name]] for name in exact}
     unresolved = [np.zeros(np.shape(g)) for g in flat[exact[0]]]
-    allowed = [tolerance.limit * s for s in element_scales(flat[exact[0]], tolerance, np.dtype(np.float64), terms)[0]]
+    allowed = [tolerance.limit * s for s in element_scales(flat[exact[0]], tolerance, np.dtype(np.float64), terms, rigorous=rigorous)[0]]
     disputes = []
     names = problem.layout.names
     for leaf, index in elements:

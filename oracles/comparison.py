@@ -150,6 +150,7 @@ def judge(
     scale: float | None = None,
     terms: Sequence[np.ndarray] | None = None,
     rounding: str = "",
+    rigorous: bool = True,
 ) -> tuple[Comparison, list[np.ndarray]]:
     """The comparison of the leaves ``actual`` (named ``names``) with
     ``answer``, and per leaf which elements the oracle resolved.
@@ -157,13 +158,14 @@ def judge(
     Each element's normaliser is S_k = max(G, R_k / limit), G the largest
     finite |desired| element over all leaves and R_k its rounding bound from
     ``terms`` (B_k per leaf, ``oracles.rounding``; ``rounding`` says where
-    they came from); without ``terms``, S = max(G, floor) (``oracles.tolerances``).
+    they came from; not ``rigorous``: evidence, which keeps the floor under
+    it); without ``terms``, S = max(G, floor) (``oracles.tolerances``).
     ``scale`` fixes S for every element instead.  ``dtype`` defaults to the
     first actual leaf's."""
     desired = answer.flat("gradients")
     extras = [answer.flat(field) or [None] * len(names) for field in ("errors", "kinked", "lower", "upper")]
     dtype = np.dtype(dtype if dtype is not None else np.asarray(actual[0]).dtype)
-    scales, bounds = element_scales(desired, tolerance, dtype, terms, scale)
+    scales, bounds = element_scales(desired, tolerance, dtype, terms, scale, rigorous)
     records, resolved = [], []
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # non-finite values are judged below
         for name, a, d, err, kinked, lower, upper, s, r in zip(names, actual, desired, *extras, scales, bounds):
@@ -180,10 +182,12 @@ def judge(
 
 
 def element_scales(
-    desired: Sequence[np.ndarray], tolerance: Tolerance, dtype: np.dtype, terms: Sequence[np.ndarray] | None = None, scale: float | None = None
+    desired: Sequence[np.ndarray], tolerance: Tolerance, dtype: np.dtype, terms: Sequence[np.ndarray] | None = None,
+    scale: float | None = None, rigorous: bool = True,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per leaf, each element's normaliser S_k and rounding bound R_k (``oracles.tolerances``):
-    S_k = max(G, R_k / limit) with ``terms`` (B_k), else max(G, floor); ``scale`` fixes S."""
+    S_k = max(G, R_k / limit) with ``terms`` (B_k), else max(G, floor); ``scale`` fixes S.
+    Terms that are evidence rather than a bound (not ``rigorous``) keep the floor under them."""
     finite = [d[np.isfinite(d)] for d in (np.asarray(d, dtype=np.float64) for d in desired)]
     G = max((float(np.max(np.abs(f))) if f.size else 0.0) for f in finite)
     zeros = [np.zeros(np.shape(d)) for d in desired]
@@ -192,16 +196,18 @@ def element_scales(
     if terms is None:
         return [np.full(np.shape(d), max(G, tolerance.floor)) for d in desired], zeros
     bounds = [rounding_allowance(t, dtype) for t in terms]
-    floor = 0.0 if tolerance.exact else tolerance.floor
+    floor = 0.0 if tolerance.exact and rigorous else tolerance.floor
     smallest = float(np.finfo(np.float64).tiny)  # an element whose terms are all exactly 0 must be exactly equal
     return [np.maximum(max(G, floor, smallest), r / tolerance.limit) for r in bounds], bounds
 
 
-def disagreeing(first: Sequence[np.ndarray], second: Sequence[np.ndarray], tolerance: Tolerance, terms: Sequence[np.ndarray] | None) -> list[np.ndarray]:
+def disagreeing(
+    first: Sequence[np.ndarray], second: Sequence[np.ndarray], tolerance: Tolerance, terms: Sequence[np.ndarray] | None, rigorous: bool = True
+) -> list[np.ndarray]:
     """Per leaf, the elements where two float64 answers differ by more than
     their tolerance (each element against its own S_k, from the larger of the two answers' G)."""
     larger = [np.maximum(np.abs(a), np.abs(b)) for a, b in zip(first, second)]
-    scales, _ = element_scales(larger, tolerance, np.dtype(np.float64), terms)
+    scales, _ = element_scales(larger, tolerance, np.dtype(np.float64), terms, rigorous=rigorous)
     with np.errstate(invalid="ignore"):
         return [~(np.abs(np.asarray(a, np.float64) - b) <= tolerance.limit * s) for a, b, s in zip(first, second, scales)]
 

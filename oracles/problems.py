@@ -76,16 +76,16 @@ class FunctionProblem:
     The arguments are copied: floating leaves to float64, C-ordered."""
 
     key = None  # nothing to compile once and reuse
-    rounding = ""  # f is opaque: no rounding bound per element (the tolerance's floor stands in)
 
-    def terms(self) -> None:
-        return None
+    def in_float32(self) -> "FunctionProblem":
+        """The same problem on float32 copies (the rounding evidence of ``oracles.checks``)."""
+        return FunctionProblem(self.f, self.args, self.roots, self.argnums, dtype=np.float32)
 
-    def __init__(self, f: Callable, args: tuple, roots: Sequence[str], argnums: tuple[int, ...]):
+    def __init__(self, f: Callable, args: tuple, roots: Sequence[str], argnums: tuple[int, ...], dtype: type = np.float64):
         self.f, self.roots, self.argnums = f, list(roots), argnums
         self.takes_xp = takes_xp(f)
         self.args = tuple(
-            trees.map_leaves(a, lambda _, leaf: np.array(leaf, dtype=np.float64 if leaf.dtype.kind == "f" else leaf.dtype, order="C"), root)
+            trees.map_leaves(a, lambda _, leaf: np.array(leaf, dtype=dtype if leaf.dtype.kind == "f" else leaf.dtype, order="C"), root)
             for a, root in zip(args, roots)
         )
         targets = [(path, leaf) for n in argnums for path, leaf in trees.leaves(self.args[n], self.roots[n]) if leaf is not None]
@@ -228,8 +228,6 @@ class NetworkProblem:
         self.layout = trees.network_layout(params)
         self.leaves = self.layout.flatten(params)
         self._terms = None
-
-    rounding = "from a backward pass on magnitudes"
 
     def terms(self) -> list[np.ndarray]:
         """B_k per leaf: the size of the terms summed into each gradient element (``oracles.rounding``)."""

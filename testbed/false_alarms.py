@@ -1,0 +1,133 @@
+"""How often the checker cries wolf, and what it still catches: the figures behind the tolerances.
+
+    python -m testbed.false_alarms --networks 800 --seed 0
+
+draws random correct cases the way ``testbed.strategies.cases`` does (every
+registered activation and valid output/loss pair, 1–3 hidden layers of
+width 1–6, bias modes and masks, batch 1–4, weight scales 0.3–30, one output
+layer in three ×10 so its softmax/sigmoid saturates), checks every notation
+that can express each network against every oracle, and prints:
+
+* **false alarms** — correct gradients called wrong, per oracle, by today's
+  per-element rounding bound and (for comparison) by the old rule
+  1e-12 × max(G, 1) without it;
+* **disputes** — elements where the exact oracles disagreed among themselves;
+* **detection** — a relative change of the largest gradient element of
+  1e-9 where the case is well conditioned (weight scale ≤ 1) and of 1e-6
+  where it is not, in row_major_batch's gradient: the fraction caught by the
+  default oracles.
+
+Deterministic for a given ``--seed``; no Hypothesis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+
+import numpy as np
+
+import oracles
+import reference
+from oracles.comparison import judge
+from oracles.problems import NetworkProblem
+from oracles.registry import ORACLES
+from oracles.tolerances import tolerance_for
+from reference.cases import Case, derivative_is_finite, hidden_activations, kink_distance, make_case, valid_pairs
+from reference.mlp import BIAS_MODES, MLP
+
+SCALES = (0.3, 1.0, 3.0, 10.0, 30.0)
+
+
+def draw_case(rng: np.random.Generator) -> Case | None:
+    hidden = int(rng.integers(1, 4))
+    sizes = tuple(int(s) for s in rng.integers(1, 7, size=hidden + 2))
+    pairs, activations = valid_pairs(), hidden_activations()
+    output, loss = pairs[int(rng.integers(len(pairs)))]
+    chosen = tuple(activations[int(rng.integers(len(activations)))] for _ in range(hidden))
+    pieces = int(rng.integers(2, 4))
+    mlp = MLP(sizes, chosen + (output,), loss, pieces=pieces)
+    if rng.random() < 0.5:
+        bias = tuple(BIAS_MODES[int(rng.integers(len(BIAS_MODES)))] for _ in range(hidden + 1))
+        masks = None
+        if rng.random() < 0.5:
+            masks = tuple(
+                (rng.random(mlp.weight_shape(l)) < 0.7).astype(int) if rng.random() < 0.5 else None for l in range(1, hidden + 2)
+            )
+        mlp = MLP(sizes, mlp.activations, loss, bias=bias, masks=masks, pieces=pieces)
+    case = make_case(mlp, int(rng.integers(2**32)), float(rng.choice(SCALES)), int(rng.integers(1, 5)))
+    if rng.random() < 1 / 3:
+        W, b = case.params[-1]
+        case = Case(mlp, case.params[:-1] + [(W * 10.0, None if b is None else b * 10.0)], case.X, case.Y, case.seed, case.scale)
+    if not derivative_is_finite(case) or kink_distance(mlp, case.params, case.X) == 0.0:
+        return None
+    return case
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m testbed.false_alarms", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--networks", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    options = parser.parse_args(argv)
+    rng = np.random.default_rng(options.seed)
+    checks, alarms, old_alarms, disputes = Counter(), Counter(), Counter(), Counter()
+    caught, tried = Counter(), Counter()
+    examples: list[str] = []
+    networks, start = 0, time.perf_counter()
+    while networks < options.networks:
+        case = draw_case(rng)
+        if case is None:
+            continue
+        networks += 1
+        mlp, params, X, Y = case.mlp, case.params, case.X, case.Y
+        problem = NetworkProblem(mlp, params, X, Y)
+        for notation in reference.NOTATIONS:
+            if not reference.can_express(mlp, notation):
+                continue
+            ours = reference.gradients(mlp, params, X, Y, notation=notation)
+            verdict = oracles.check_network_gradients(mlp, params, X, Y, ours, oracles=tuple(ORACLES), implementation=notation)
+            flat = problem.layout.flatten(ours)
+            for comparison in verdict.comparisons:
+                checks[comparison.oracle] += 1
+                alarms[comparison.oracle] += not comparison.ok
+                if not comparison.ok and len(examples) < 5:
+                    examples.append(f"{case!r}\n{verdict.message()}")
+                old, _ = judge(
+                    problem.layout.names, flat, oracles.answer(mlp, params, X, Y, comparison.oracle),
+                    implementation=notation, tolerance=tolerance_for(np.float64, comparison.oracle),
+                )
+                old_alarms[comparison.oracle] += not old.ok
+            if verdict.unjudged:
+                alarms["not judged"] += 1
+            disputes["elements"] += len(verdict.disputes)
+            disputes["checks with a dispute"] += bool(verdict.disputes)
+            if notation == "row_major_batch":
+                kind = "1e-9, weight scale ≤ 1" if case.scale <= 1.0 else "1e-6, weight scale ≥ 3"
+                change = 1e-9 if case.scale <= 1.0 else 1e-6
+                leaf = int(np.argmax([np.max(np.abs(g)) for g in flat]))
+                if np.max(np.abs(flat[leaf])) == 0.0:
+                    continue
+                bad = [g.copy() for g in flat]
+                k = np.unravel_index(int(np.argmax(np.abs(bad[leaf]))), bad[leaf].shape)
+                bad[leaf][k] *= 1 + change
+                wrong = oracles.check_network_gradients(mlp, params, X, Y, problem.layout.unflatten(bad), implementation="changed")
+                tried[kind] += 1
+                caught[kind] += not wrong.ok
+    elapsed = time.perf_counter() - start
+    total = sum(checks.values())
+    print(f"{networks} networks, {total} checks of correct gradients in {elapsed:.0f} s (seed {options.seed})")
+    print(f"{'oracle':<14} {'checks':>7} {'false alarms':>13} {'old rule':>9}")
+    for oracle in checks:
+        print(f"{oracle:<14} {checks[oracle]:>7} {alarms[oracle]:>13} {old_alarms[oracle]:>9}")
+    print(f"verdicts with elements not judged: {alarms['not judged']}")
+    print(f"disputes among the exact oracles: {disputes['elements']} elements in {disputes['checks with a dispute']} checks")
+    for kind in tried:
+        print(f"detection, relative change {kind}: {caught[kind]} of {tried[kind]} caught ({caught[kind] / tried[kind]:.1%})")
+    for text in examples:
+        print("\nFALSE ALARM:\n" + text)
+    return 1 if sum(alarms[o] for o in checks) or alarms["not judged"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
