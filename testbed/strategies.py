@@ -52,13 +52,23 @@ def networks(
     return mlp
 
 
+OUTPUT_GAINS = (1.0, 1.0, 10.0)  # one draw in three saturates the output layer (softmax/sigmoid outputs near 0 or 1)
+
+
 @st.composite
 def cases(draw, networks=networks(), dtypes=st.just(np.float64), max_batch: int = 8) -> Case:
-    """A ``Case``: network, parameters at a random weight scale, batch of 1–8."""
+    """A ``Case``: network, parameters at a random weight scale (0.1–30),
+    batch of 1–8; in one draw of three the output layer's weights and bias
+    are multiplied by 10, saturating its outputs as training does."""
     mlp = draw(networks)
     seed = draw(st.integers(0, 2**32 - 1))
     scale = draw(st.sampled_from(WEIGHT_SCALES))
     batch = draw(st.integers(1, max_batch))
     case = make_case(mlp, seed, scale, batch, draw(dtypes))
+    gain = draw(st.sampled_from(OUTPUT_GAINS))
+    if gain != 1.0:
+        W, b = case.params[-1]
+        params = case.params[:-1] + [(W * W.dtype.type(gain), None if b is None else b * b.dtype.type(gain))]
+        case = Case(mlp, params, case.X, case.Y, case.seed, case.scale)
     assume(derivative_is_finite(case))
     return case

@@ -3,6 +3,7 @@ import os
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 # Every profile: no deadline (first calls import JAX/torch and vary widely).
 # The default is deterministic: a newcomer's `make test` is CI's run, draw for
@@ -12,8 +13,11 @@ settings.register_profile(
     "ci", deadline=None, derandomize=True, max_examples=60, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# Thorough: random draws, kept in .hypothesis/examples so a failure found once is
+# replayed first on the next run, and printed with its reproduction blob.
 settings.register_profile(
-    "thorough", deadline=None, max_examples=1000, suppress_health_check=[HealthCheck.too_slow]
+    "thorough", deadline=None, max_examples=1000, print_blob=True, database=DirectoryBasedExampleDatabase(".hypothesis/examples"),
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import oracles
@@ -59,24 +59,17 @@ def test_fast_paths_agree_with_the_oracles_on_any_network(notation, case):
     ours = fast.gradients(mlp, case.params, case.X, case.Y, notation=notation)
     for (dW, db), (W, b) in zip(ours, case.params, strict=True):
         assert dW.dtype == W.dtype and dW.shape == W.shape and (db is None) == (b is None)
-    # Where jax and torch disagree with each other the case says nothing about the fast path
-    # (the checker's own false alarm there is pinned in test_trust.py, for issue 13).
-    assume(oracles_agree(mlp, case.params, case.X, case.Y))
     oracles.assert_network_gradients(mlp, case.params, case.X, case.Y, ours, oracles=("jax", "torch"), implementation=f"fast {notation}")
-
-
-def oracles_agree(mlp, params, X, Y) -> bool:
-    """jax and torch agree with each other on this case (run on float64 copies, analytic tolerance)."""
-    as64 = [(W.astype(np.float64), None if b is None else b.astype(np.float64)) for W, b in params]
-    X, Y = X.astype(np.float64), Y.astype(np.float64)
-    jax_grads = oracles.gradients(mlp, as64, X, Y, oracle="jax")
-    return oracles.compare(jax_grads, oracles.answer(mlp, as64, X, Y, oracle="torch"), implementation="jax").ok
 
 
 @pytest.mark.parametrize("library", ["torch", "jax"])
 @pytest.mark.parametrize("notation", FAST)
 @settings(max_examples=20)  # jax compiles each new network (~0.5 s); the oracle test above covers the networks
 @given(case=cases(dtypes=st.sampled_from([np.float64, np.float32])))
+# Issue 13's draw (its seed was not recorded): a (1,1,1,1,1,2) identity⁴/softmax network at weight
+# scale 10, where jax gave −1.65e-12 for an element that is 0 and the 1e-12 × max(G, 1) rule failed.
+@example(case=make_case(MLP((1, 1, 1, 1, 1, 2), ("identity",) * 4 + ("softmax",), "squared_error"), seed=3, scale=10.0, batch=1))
+@example(case=make_case(MLP((1, 1, 1, 1, 1, 2), ("identity",) * 4 + ("softmax",), "cross_entropy"), seed=7, scale=10.0, batch=2))
 def test_other_libraries_give_the_numpy_answer_in_their_own_arrays(library, notation, case):
     mlp = case.mlp
     if reference.why_cannot_express(mlp, notation) is not None:
@@ -89,7 +82,8 @@ def test_other_libraries_give_the_numpy_answer_in_their_own_arrays(library, nota
             if g is not None:
                 assert type(g) is type(X)  # never silently converted to NumPy
                 assert str(g.dtype).endswith(str(case.X.dtype))  # float64 stays float64
-    oracles.assert_agree(_back(theirs), expected, implementation=f"fast {notation} on {library}", oracle="jax")
+    terms = oracles.network_terms(mlp, case.params, case.X, case.Y)  # each element may differ by its rounding bound
+    oracles.assert_agree(_back(theirs), expected, implementation=f"fast {notation} on {library}", oracle="jax", terms=terms)
 
 
 NETWORKS = {
