@@ -24,6 +24,25 @@ from oracles.comparison import Answer
 from oracles.frameworks import Framework, OracleCannotRun, describe
 from reference.precision import jax_float64
 
+
+def _maxout(z):
+    """h_i = max_p z_ip over the k pieces (last axis) of unit i, ``z`` shaped (N, n, k).
+
+    Written as a gather of the winning piece (``jnp.argmax`` + ``jnp.take_along_axis``),
+    not ``jnp.max``: under ``jax.jit`` on the CPU (JAX 0.10.2, float64), XLA recomputes
+    z = x·(W ⊙ M) + b in several fusions, contracting it to a fused multiply-add in
+    some and not in others, so ``jnp.max``'s derivative — the pieces where
+    z == max(z) — compares two roundings of z, misses the winner or picks a loser,
+    and the gradient is wrong by up to a few times (tests/test_framework_defects.py).
+    The gather's derivative sends the cotangent to the index argmax chose, with no
+    equality test, and equals ``jnp.max``'s away from ties.  At an exact tie it goes
+    to the first winning piece (argmax's choice, as the hand derivation does) where
+    ``jnp.max``'s (and torch.amax's) splits it evenly; a tie is a kink, on which the checks skip the
+    exact oracles (``oracles.checks._kink_policy``)."""
+    winner = jnp.argmax(z, axis=-1, keepdims=True)
+    return jnp.take_along_axis(z, winner, axis=-1)[..., 0]
+
+
 ACTIVATIONS = {
     "identity": lambda z: z,
     "sigmoid": jax.nn.sigmoid,
@@ -32,7 +51,7 @@ ACTIVATIONS = {
     "leaky_relu": jax.nn.leaky_relu,  # default slope 0.01
     "softplus": jax.nn.softplus,
     "softmax": lambda z: jax.nn.softmax(z, axis=-1),
-    "maxout": lambda z: jnp.max(z, axis=-1),  # z: (N, n, k) pieces
+    "maxout": _maxout,  # z: (N, n, k) pieces; a gather, not jnp.max (see _maxout)
 }
 
 
