@@ -23,6 +23,7 @@ element named.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, Callable, Sequence
 
@@ -33,7 +34,7 @@ from oracles.comparison import Answer, asserting, disagreeing, element_scales, j
 from oracles.frameworks import OracleCannotRun
 from oracles.numerical import stencils
 from oracles.numerical.evaluators import network_fixed
-from oracles.problems import FunctionProblem, NetworkProblem, scalar, takes_xp
+from oracles.problems import FunctionProblem, NetworkProblem, check_callable, scalar, takes_xp
 from oracles.registry import DEFAULT_ORACLES, ORACLES, check_oracle_names
 from oracles.tolerances import tolerance_for
 from oracles.verdict import Dispute, Verdict
@@ -111,6 +112,14 @@ def rounding_terms(problem, answers: dict[str, Answer]) -> tuple[list[np.ndarray
 MAX_ARBITRATED = 20  # disputed elements decided in mpmath per check (each costs a few forward passes in 50 digits)
 
 
+def oracle_disputes(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, answers: dict[str, Answer]) -> tuple[Dispute, ...]:
+    """The elements where the exact oracles' ``answers`` on a network (name →
+    ``oracles.answer``) disagree among themselves beyond their rounding bound,
+    each arbitrated in mpmath: what the report lists as framework disagreements."""
+    problem = NetworkProblem(mlp, params, X, Y)
+    return tuple(_arbitrate(problem, answers, None, "", problem.terms(), True)[1])
+
+
 def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, terms, rigorous: bool) -> tuple[dict[str, Answer], list[Dispute]]:
     """Where the exact oracles (jax, torch, complex step) disagree with each
     other beyond an element's tolerance, no float64 party can judge it.  For a
@@ -153,7 +162,9 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
     disputes = []
     names = problem.layout.names
     for leaf, index in elements:
-        values = tuple((name, float(flat[name][leaf][index])) for name in exact) + ((implementation, float(np.asarray(ours[leaf])[index])),)
+        values = tuple((name, float(flat[name][leaf][index])) for name in exact)
+        if ours is not None:
+            values += ((implementation, float(np.asarray(ours[leaf])[index])),)
         record = truths.get((leaf, index))
         element = trees.element(names[leaf], index)
         if record is None or not math.isfinite(record.value) or record.error > allowed[leaf][index]:
@@ -212,32 +223,38 @@ def check_network_gradients(
     *,
     oracles: tuple[str, ...] = DEFAULT_ORACLES,
     implementation: str = "implementation",
+    taylor: bool = False,
 ) -> Verdict:
     """Judge ``grads`` — ∂E/∂(W^l, b^l) of the canonical mean objective,
-    computed by any means — against each of ``oracles``."""
+    computed by any means — against each of ``oracles``.  ``taylor``: add the
+    Taylor remainder test (``oracles.taylor_network``) as a second opinion
+    that needs no tolerance; it is shown in the message, not judged (near a
+    relu/maxout kink its order is not 2 even for a right gradient)."""
     dtype = check_network_inputs(mlp, params, X, Y)
     check_grads(mlp, grads, dtype)
     chosen = list(check_oracle_names(oracles))
     _check_implementation(implementation)
     note = ""
+    if not isinstance(taylor, bool):
+        raise TypeError(f"taylor must be True or False; got {taylor!r}")
     if dtype == np.float32:
         params, X, Y = _float64(params), X.astype(np.float64), Y.astype(np.float64)
         note = "float32 gradients judged against oracles run on float64 copies, with float32 tolerances"
     problem = NetworkProblem(mlp, params, X, Y)
     chosen, skipped = _kink_policy(problem, chosen)
     ours = problem.layout.flatten(grads)
-    return judge_problem(problem, ours, chosen, implementation=implementation, dtype=dtype, skipped=skipped, note=note)
+    verdict = judge_problem(problem, ours, chosen, implementation=implementation, dtype=dtype, skipped=skipped, note=note)
+    if taylor:
+        from oracles.taylor import taylor_network  # taylor imports this module
+
+        verdict = dataclasses.replace(verdict, taylor=taylor_network(mlp, params, X, Y, problem.layout.unflatten([np.asarray(g, np.float64) for g in ours])))
+    return verdict
 
 
 assert_network_gradients = asserting(check_network_gradients)
 
 
 # --- any function -------------------------------------------------------------------------------
-
-
-def _check_callable(value: Any, name: str) -> None:
-    if not callable(value):
-        raise TypeError(f"{name} must be callable; got {type(value).__name__} {value!r:.60}")
 
 
 def _arguments(x: Any) -> tuple[tuple, list[str]]:
@@ -326,9 +343,12 @@ def check_gradient(
     besides Richardson and central differences with ``xp = numpy``; a plain
     NumPy ``f(x)`` gets the numerical oracles only, and the verdict says why.
     Every oracle runs in float64 on copies of the inputs; a float32 gradient
-    is judged with the float32 tolerances."""
-    _check_callable(f, "f")
-    _check_callable(grad, "grad")
+    is judged with the float32 tolerances.  For an ``f`` written against
+    ``xp``, torch.autograd also runs once on float32 copies: how far that moves
+    each element is the evidence of its rounding (``rounding_terms``), which
+    can only widen an element's tolerance above the floor, and the message says so."""
+    check_callable(f, "f")
+    check_callable(grad, "grad")
     _check_implementation(implementation)
     args, roots = _arguments(x)
     chosen_argnums, single = _check_argnums(argnums, len(args))

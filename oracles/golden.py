@@ -47,7 +47,6 @@ import math
 import numbers
 import os
 import platform
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +55,7 @@ import numpy as np
 
 from oracles import trees
 from oracles.comparison import Answer, asserting, judge
+from oracles.files import write_atomic_with
 from oracles.tolerances import TOLERANCES, Tolerance
 from oracles.verdict import Verdict
 from reference.cases import make_case
@@ -247,21 +247,7 @@ def _write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     for key, array in arrays.items():
         if array.dtype.hasobject:  # np.savez would pickle it; never write one
             raise TypeError(f"{key} has dtype object; a golden file holds only numeric arrays and one string")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # A file object, not a name: np.savez appends ".npz" to a name without that suffix.
-        with os.fdopen(descriptor, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        current = os.umask(0)
-        os.umask(current)
-        os.chmod(temporary, 0o666 & ~current)  # mkstemp makes 0600; a golden file is for reading
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic_with(path, lambda handle: np.savez(handle, **arrays))  # a file object: np.savez appends ".npz" to a bare name
 
 
 # --- loading -----------------------------------------------------------------------

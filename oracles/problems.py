@@ -56,6 +56,11 @@ def takes_xp(fn: Callable) -> bool:
     return parameter is not None and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
 
 
+def check_callable(value: Any, name: str) -> None:
+    if not callable(value):
+        raise TypeError(f"{name} must be callable; got {type(value).__name__} {value!r:.60}")
+
+
 def scalar(value: Any, who: str) -> float:
     """``value`` as a float, if it is a real scalar."""
     shape = np.shape(value)

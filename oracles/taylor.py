@@ -109,7 +109,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import tempfile
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -118,9 +117,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from oracles import trees
-from oracles.checks import _check_callable
+from oracles.files import write_bytes_atomic
 from oracles.numerical.evaluators import network_fixed
-from oracles.problems import scalar
+from oracles.problems import check_callable, scalar
 from oracles.tolerances import TOLERANCES
 from reference.mlp import MLP, Params
 from reference.network import _loss
@@ -220,7 +219,7 @@ class TaylorResult:
         figure.tight_layout()
         buffer = BytesIO()
         figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-        _write_bytes_atomic(target, buffer.getvalue())
+        write_bytes_atomic(target, buffer.getvalue())
         return target
 
 
@@ -264,25 +263,6 @@ def plot_remainders(axes: Any, curves: Sequence[tuple[str, TaylorResult]], *, fl
     axes.set_ylabel("remainder r(h) = |f(x + hv) − f(x) − h vᵀg|")
     axes.grid(True, which="major", alpha=0.3)
     axes.legend(fontsize=7)
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over
-    ``path``: an interruption leaves any previous file intact.  (The same as
-    ``reports.io.write_bytes_atomic``, which the oracles may not import.)"""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        current = os.umask(0)
-        os.umask(current)
-        os.chmod(temporary, 0o666 & ~current)  # mkstemp makes 0600; a plot is for reading
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -497,7 +477,7 @@ def taylor_test(
     for its rounding in the floor (0: none assumed).  Errors below the
     detection limit in the module docstring — a float32 gradient's rounding,
     1e-7 relative, among them — read as order 2."""
-    _check_callable(f, "f")
+    check_callable(f, "f")
     located = _check_point(x)
     paths, point = [p for p, _ in located], [a for _, a in located]
     options = _options(first_step, max_steps, fit_points, gradient_scale)

@@ -44,6 +44,7 @@ class Verdict:
     unjudged: tuple[str, ...] = ()  # elements that no reference that ran could resolve
     elements: int = 0  # gradient elements the verdict covers
     disputes: tuple[Dispute, ...] = ()  # elements where the exact oracles disagreed among themselves
+    taylor: object = None  # an oracles.taylor.TaylorResult when asked for: a second opinion, shown, not judged
 
     @property
     def ok(self) -> bool:
@@ -96,6 +97,8 @@ class Verdict:
             lines.append(f"  not judged: {shown} — unresolved by every oracle that ran")
         lines += [f"  {d.message()}" for d in self.disputes]
         lines += [f"  {oracle} skipped: {why}" for oracle, why in self.skipped]
+        if self.taylor is not None:
+            lines.append(f"  second opinion (not part of the verdict): {self.taylor.message()}")
         if self.note:
             lines.append(f"  note: {self.note}")
         return "\n".join(lines)

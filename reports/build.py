@@ -44,12 +44,13 @@ def make_executor(workers: int, plugins: tuple[str, ...] = ()) -> Executor:
     return ThreadPoolExecutor(max_workers=1)
 
 
-def run_agreement(cases, executor: Executor, progress: bool) -> list[agreement.CaseResult]:
+def run_agreement(cases, executor: Executor, progress: bool) -> tuple[list[agreement.CaseResult], list[agreement.FrameworkDispute]]:
     futures = {executor.submit(agreement.check_case, case): index for index, case in enumerate(cases)}
-    by_index: dict[int, list] = {}
+    by_index: dict[int, agreement.CaseCheck] = {}
     for future in tqdm(as_completed(futures), total=len(futures), desc="agreement", unit="network", disable=not progress):
         by_index[futures[future]] = future.result()
-    return [result for index in range(len(cases)) for result in by_index[index]]  # case order, whatever finished first
+    ordered = [by_index[index] for index in range(len(cases))]  # case order, whatever finished first
+    return [r for check in ordered for r in check.results], [d for check in ordered for d in check.disputes]
 
 
 def summary(rows, mutant_rows, example_rows, environment_data) -> str:
@@ -77,7 +78,7 @@ def build(options: Options, progress: bool = True) -> Report:
     scales = (1.0,) if options.quick else SCALES
     cases = report_cases(options.seed, scales=scales)
     with make_executor(options.workers, options.plugins) as executor:
-        results = run_agreement(cases, executor, progress)
+        results, disputes = run_agreement(cases, executor, progress)
     rows = agreement.aggregate(results)
     example_rows = examples.compute()
     form_rows = delta_forms.compute(seed=options.seed)
@@ -89,7 +90,7 @@ def build(options: Options, progress: bool = True) -> Report:
     env = {**env, "timing": environment.timing_notes()}
     sections = (
         environment.section(env),
-        agreement.section(rows, results, len(cases), options.seed, scales),
+        agreement.section(rows, results, len(cases), options.seed, scales, disputes),
         examples.section(example_rows),
         delta_forms.section(form_rows),
         bugs.section(mutant_rows),
@@ -105,6 +106,7 @@ def build(options: Options, progress: bool = True) -> Report:
         "environment": env,
         "agreement": agreement.json_rows(rows),
         "agreement_breakdown": [vars(b) for b in agreement.breakdown(results)],
+        "framework_disputes": agreement.json_disputes(disputes),
         "seed_examples": examples.json_rows(example_rows),
         "delta_forms": delta_forms.json_rows(form_rows),
         "mutants": bugs.json_rows(mutant_rows),

@@ -91,7 +91,10 @@ def test_registered_activations_in_random_networks(case):
     for notation in reference.NOTATIONS:
         if reference.can_express(case.mlp, notation):
             ours = reference.gradients(case.mlp, case.params, case.X, case.Y, notation=notation)
-            oracles.assert_agree(ours, oracles.gradients(case.mlp, case.params, case.X, case.Y, oracle="jax"), implementation=notation, oracle="jax")
+            oracles.assert_agree(
+                ours, oracles.gradients(case.mlp, case.params, case.X, case.Y, oracle="jax"), implementation=notation, oracle="jax",
+                terms=oracles.network_terms(case.mlp, case.params, case.X, case.Y),
+            )
 
 
 BAD = [

@@ -247,3 +247,12 @@ def test_a_function_dispute_is_arbitrated_in_mpmath(monkeypatch):
     g = lambda x: 2 * np.tanh(x) / np.cosh(x) ** 2
     verdict = oracles.check_gradient(f, g, np.linspace(-1, 1, 4), oracles=("jax", "torch"))
     assert verdict.ok and verdict.disputes[0].wrong == ("torch",), verdict.message()
+
+
+def test_taylor_second_opinion_is_shown_not_judged():
+    case = make_case(NETWORK, seed=0, scale=1.0, batch=3)
+    ours = reference.gradients(NETWORK, case.params, case.X, case.Y)
+    verdict = oracles.check_network_gradients(NETWORK, case.params, case.X, case.Y, ours, taylor=True)
+    assert verdict.ok and verdict.taylor.ok and "second opinion (not part of the verdict): Taylor order 2.00" in verdict.message()
+    with pytest.raises(TypeError, match="taylor must be True or False"):
+        oracles.check_network_gradients(NETWORK, case.params, case.X, case.Y, ours, taylor="yes")

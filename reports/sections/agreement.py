@@ -11,6 +11,7 @@ import numpy as np
 
 import oracles
 import reference
+from oracles.checks import oracle_disputes
 from reference.cases import Case, derivative_is_finite
 from reports.model import Section, Table
 
@@ -47,6 +48,26 @@ class AgreementRow:
     tolerance: float
 
 
+@dataclass(frozen=True)
+class FrameworkDispute:
+    """An element where the exact oracles (jax, torch, complex step) disagreed among
+    themselves beyond its rounding bound, and what 50-digit arithmetic says."""
+
+    network: str
+    scale: float
+    element: str
+    values: tuple[tuple[str, float], ...]
+    truth: float | None
+    wrong: tuple[str, ...]
+    how: str
+
+
+@dataclass(frozen=True)
+class CaseCheck:
+    results: list[CaseResult]
+    disputes: list[FrameworkDispute]
+
+
 DTYPES = (np.float64, np.float32)
 
 
@@ -54,13 +75,20 @@ def _as(params, dtype):
     return [(W.astype(dtype), None if b is None else b.astype(dtype)) for W, b in params]
 
 
-def check_case(case: Case, dtypes=DTYPES) -> list[CaseResult]:
-    """Every notation against every oracle on one case, in each dtype.
+def check_case(case: Case, dtypes=DTYPES) -> CaseCheck:
+    """Every notation against every oracle on one case, in each dtype, each
+    element allowed its rounding bound; and where the exact oracles disagree
+    among themselves, the arbitrated disputes.
 
     The oracles run once, in float64; a float32 implementation is judged
     against those answers with the float32 tolerances."""
     mlp = case.mlp
     answers = {name: oracles.answer(mlp, case.params, case.X, case.Y, name) for name in oracles.ORACLES}
+    terms = oracles.network_terms(mlp, case.params, case.X, case.Y)
+    disputes = [
+        FrameworkDispute(str(mlp), case.scale, d.element, d.values, d.truth, d.wrong, d.how)
+        for d in oracle_disputes(mlp, case.params, case.X, case.Y, answers)
+    ]
     results = []
     for dtype in dtypes:
         params, X, Y = _as(case.params, dtype), case.X.astype(dtype), case.Y.astype(dtype)
@@ -80,14 +108,14 @@ def check_case(case: Case, dtypes=DTYPES) -> list[CaseResult]:
                 if ours is None:
                     results.append(CaseResult(**common, status="cannot express", error=None, message=str(reason)))
                     continue
-                comparison = oracles.compare(ours, answers[name], implementation=notation)
+                comparison = oracles.compare(ours, answers[name], implementation=notation, terms=terms)
                 results.append(
                     CaseResult(
                         **common, status="ok" if comparison.ok else "fail", error=comparison.error,
                         message=comparison.message(), kinks=comparison.kinks, unresolved=comparison.unresolved,
                     )
                 )
-    return results
+    return CaseCheck(results, disputes)
 
 
 def aggregate(results: list[CaseResult]) -> list[AgreementRow]:
@@ -142,7 +170,10 @@ def breakdown(results: list[CaseResult]) -> list[BreakdownRow]:
     return rows
 
 
-def section(rows: list[AgreementRow], results: list[CaseResult], case_count: int, seed: int, scales: tuple[float, ...]) -> Section:
+def section(
+    rows: list[AgreementRow], results: list[CaseResult], case_count: int, seed: int, scales: tuple[float, ...],
+    disputes: list[FrameworkDispute] = (),
+) -> Section:
     table = Table(
         ("notation", "oracle", "dtype", "cases", "worst error", "median error", "tolerance", "failures",
          "cannot express", "kink elements", "unresolved elements"),
@@ -151,7 +182,8 @@ def section(rows: list[AgreementRow], results: list[CaseResult], case_count: int
              f"{r.tolerance:.0e}", str(r.failures), str(r.not_compared), str(r.kinks), str(r.unresolved))
             for r in rows
         ),
-        "Every notation against every oracle. Error = max |ours − oracle| / max(max |oracle|, floor).",
+        "Every notation against every oracle. Error = max over elements of |ours − oracle| / S, "
+        "S = max(max |oracle|, the element's rounding bound ÷ tolerance): see How agreement is judged.",
         tuple("fail" if (r.failures or not r.cases) else "" for r in rows),
     )
     details = breakdown(results)
@@ -162,7 +194,7 @@ def section(rows: list[AgreementRow], results: list[CaseResult], case_count: int
         tuple("fail" if b.failures else "" for b in details),
     )
     failures = [r for r in results if r.status == "fail"]
-    tables = [table, by_pair]
+    tables = [table, by_pair, _disputes_table(disputes)]
     if failures:
         tables.append(
             Table(("network", "message"), tuple((f.network, f.message) for f in failures), "Failures", ("fail",) * len(failures))
@@ -176,6 +208,24 @@ def section(rows: list[AgreementRow], results: list[CaseResult], case_count: int
         f"estimate could not resolve to the tolerance (the exact oracles still judge them)."
     )
     return Section("agreement", "Agreement", intro, tuple(tables))
+
+
+def _disputes_table(disputes: list[FrameworkDispute]) -> Table:
+    caption = (
+        "Framework disagreements: elements where jax, torch and the complex step differ among themselves by more than "
+        "the element's rounding bound, decided in 50-digit arithmetic (mpmath). "
+        + ("None found on these cases." if not disputes else "The oracle named wrong is the one farther from the truth than its tolerance.")
+    )
+    rows = tuple(
+        (d.network, f"{d.scale:g}", d.element, "; ".join(f"{party} {value:.6e}" for party, value in d.values),
+         "—" if d.truth is None else f"{d.truth:.6e}", ", ".join(d.wrong) or ("not decided: " + d.how if d.truth is None else "none"))
+        for d in disputes
+    )
+    return Table(("network", "weight scale", "element", "values", "arbitrated (50 digits)", "wrong"), rows, caption, ("",) * len(rows))
+
+
+def json_disputes(disputes: list[FrameworkDispute]) -> list[dict]:
+    return [{**asdict(d), "values": [list(v) for v in d.values]} for d in disputes]
 
 
 def json_rows(rows: list[AgreementRow]) -> list[dict]:
