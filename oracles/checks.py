@@ -86,48 +86,84 @@ def rounding_terms(problem, answers: dict[str, Answer]) -> tuple[list[np.ndarray
     """B_k per leaf (``oracles.rounding``), where it came from, and whether it is a bound.
 
     * A network: the forward and backward pass on magnitudes — a bound.
-    * A function written against ``xp``: evidence, not a bound.  f is opaque,
-      but rounding errors grow in proportion to ε, so torch.autograd run
-      on float32 copies (and float64, if it is not among the oracles) shows them 2²⁹ times larger:
-      B_k = |g32_k − g64_k| / ε32.  One evaluation may be lucky at an
-      element, so this evidence only ever widens the tolerance: the floor
-      (terms of order one) still stands under it.
+    * A function: f is opaque, so only evidence, never a bound; it only ever
+      widens the tolerance (the floor, terms of order one, stays under it):
+      - the spread of the exact oracles that ran (jax, torch, complex step),
+        B_k = max |a_k − b_k| / ε: two exact derivatives differ by rounding alone;
+      - for an f written against ``xp``, torch.autograd on float32 copies:
+        rounding grows in proportion to ε, so B_k = |g32_k − g64_k| / ε32.
+      Either is evidence only while it is small — the spread up to
+      ``SPREAD_LIMIT``, the float32 deviation up to ``FLOAT32_LIMIT`` of the
+      element's size plus the gradient's scale: beyond, it is a disagreement
+      (an oracle that is wrong, a branch taken the other way in float32), not
+      rounding; it is discarded, and the oracles' disagreement is arbitrated.
     * Otherwise none (the floor stands in)."""
     if isinstance(problem, NetworkProblem):
         return problem.terms(), "from a backward pass on magnitudes", True
-    if not isinstance(problem, FunctionProblem) or not problem.takes_xp:
+    if not isinstance(problem, FunctionProblem):
         return None, "", False
-    torch = ORACLES["torch"]
-    try:
-        g64 = (answers["torch"] if "torch" in answers else torch.answer(problem)).flat("gradients")
-        g32 = torch.answer(problem.in_float32()).flat("gradients")
-    except OracleCannotRun:
+    exact = [answers[name].flat("gradients") for name in answers if not ORACLES[name].numerical]
+    sources, pieces = [], []
+    for first, second in ((a, b) for i, a in enumerate(exact) for b in exact[i + 1:]):
+        pieces.append(_evidence(first, second, float(np.finfo(np.float64).eps), SPREAD_LIMIT))
+        if "the spread of the exact oracles" not in sources:
+            sources.append("the spread of the exact oracles")
+    if problem.takes_xp:
+        torch = ORACLES["torch"]
+        try:
+            g64 = (answers["torch"] if "torch" in answers else torch.answer(problem)).flat("gradients")
+            g32 = torch.answer(problem.in_float32()).flat("gradients")
+            pieces.append(_evidence(g32, g64, float(np.finfo(np.float32).eps), FLOAT32_LIMIT))
+            sources.append("torch.autograd in float32 (2²⁹ × float64's rounding)")
+        except (OracleCannotRun, ImportError):  # no float32 run: no evidence from it
+            pass
+    if not pieces:
         return None, "", False
-    eps32 = float(np.finfo(np.float32).eps)
+    terms = [np.max(np.stack(leaf), axis=0) for leaf in zip(*pieces)]
+    return terms, "estimated from " + " and ".join(sources), False
+
+
+def _evidence(first: Sequence[np.ndarray], second: Sequence[np.ndarray], eps: float, limit: float) -> list[np.ndarray]:
+    """|first − second| / eps per element, where it is small enough to be rounding (else 0)."""
+    second = [np.asarray(b, np.float64) for b in second]
+    G = max((float(np.max(np.abs(b[np.isfinite(b)]))) if np.any(np.isfinite(b)) else 0.0) for b in second)
+    terms = []
     with np.errstate(invalid="ignore", over="ignore"):
-        terms = [np.abs(np.asarray(a, np.float64) - b) / eps32 for a, b in zip(g32, g64)]
-    return [np.where(np.isfinite(t), t, 0.0) for t in terms], "estimated from torch.autograd in float32, 2²⁹ × float64's rounding", False
+        for a, b in zip(first, second):
+            moved = np.abs(np.asarray(a, np.float64) - b)
+            smooth = np.isfinite(moved) & (moved <= limit * (np.abs(b) + G))
+            terms.append(np.where(smooth, moved / eps, 0.0))
+    return terms
+
+
+# Evidence beyond these shares of an element's size plus the gradient's scale is a disagreement, not rounding:
+SPREAD_LIMIT = 1e-6  # two float64 exact oracles: rounding that large needs a condition number of ~1e10
+FLOAT32_LIMIT = 1e-2  # torch in float32 against float64: rounding that large needs ~1e5
 
 
 MAX_ARBITRATED = 20  # disputed elements decided in mpmath per check (each costs a few forward passes in 50 digits)
 
 
-def oracle_disputes(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, answers: dict[str, Answer]) -> tuple[Dispute, ...]:
-    """The elements where the exact oracles' ``answers`` on a network (name →
-    ``oracles.answer``) disagree among themselves beyond their rounding bound,
-    each arbitrated in mpmath: what the report lists as framework disagreements."""
-    problem = NetworkProblem(mlp, params, X, Y)
-    return tuple(_arbitrate(problem, answers, None, "", problem.terms(), True)[1])
+def arbitrated(
+    mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, answers: dict[str, Answer], terms: list[np.ndarray]
+) -> tuple[dict[str, Answer], tuple[Dispute, ...]]:
+    """The oracles' ``answers`` on a network (name → ``oracles.answer``) as
+    ``check_network_gradients`` judges with them — where the exact oracles
+    disagree among themselves beyond the rounding bound (``terms``:
+    ``oracles.network_terms``), each disputed element arbitrated in mpmath —
+    and the disputes: what the report lists as framework disagreements."""
+    answers, disputes = _arbitrate(NetworkProblem(mlp, params, X, Y), answers, None, "", terms, True)
+    return answers, tuple(disputes)
 
 
 def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, terms, rigorous: bool) -> tuple[dict[str, Answer], list[Dispute]]:
     """Where the exact oracles (jax, torch, complex step) disagree with each
     other beyond an element's tolerance, no float64 party can judge it.  For a
     network (or an f written against ``xp`` that mpmath can evaluate) each
-    disputed element is recomputed in mpmath (``oracles.arbitration``):
-    an oracle farther from that truth than the element's tolerance is shown
-    wrong there, and its value is replaced by the truth in what judges the
-    implementation.  Where it cannot be decided (mpmath cannot run f, a kink, more than
+    disputed element is recomputed in mpmath (``oracles.arbitration``): an
+    oracle farther from that truth than the element's tolerance is shown wrong
+    there, and every exact oracle's value there is replaced by the truth in
+    what judges the implementation.  Where it cannot be decided (mpmath cannot run f, a kink, more than
     ``MAX_ARBITRATED`` elements), the exact oracles leave the element
     unresolved, so the numerical oracles judge it or it is reported not
     judged — the implementation is never blamed for the oracles' dispute."""
@@ -149,12 +185,13 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
     else:
         from oracles.arbitration import arbitrate  # mpmath is loaded only when oracles disagree
 
-        try:
-            for record in arbitrate(problem, elements):
-                truths[(record.leaf, record.index)] = record
-            how = "mpmath (50 digits)"
-        except OracleCannotRun as why:
-            truths, how = {}, str(why)
+        how = "mpmath (50 digits)"
+        for element in elements:  # one at a time: an element on a kink must not keep the others undecided
+            try:
+                (record,) = arbitrate(problem, [element])
+                truths[element] = record
+            except OracleCannotRun as why:
+                how = str(why)
     answers = dict(answers)
     patched = {name: [g.copy() for g in flat[name]] for name in exact}
     unresolved = [np.zeros(np.shape(g)) for g in flat[exact[0]]]
@@ -172,11 +209,10 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
             reason = how if record is None else f"mpmath could not resolve it to its tolerance (± {record.error:.1e})"
             disputes.append(Dispute(element, values, None, (), reason))
             continue
-        allowed_here = max(allowed[leaf][index], tolerance.limit * abs(record.value))
-        wrong = tuple(name for name in exact if not abs(flat[name][leaf][index] - record.value) <= allowed_here)
-        for name in wrong:
+        wrong = tuple(name for name in exact if not abs(flat[name][leaf][index] - record.value) <= allowed[leaf][index])
+        for name in exact:  # every exact oracle's value there is replaced by the truth, so none can blame
             patched[name][leaf][index] = record.value
-        disputes.append(Dispute(element, values, record.value, wrong, how))
+        disputes.append(Dispute(element, values, record.value, wrong, "mpmath (50 digits)"))
     for name in exact:
         answer = answers[name]
         errors = answer.flat("errors")
@@ -244,8 +280,8 @@ def check_network_gradients(
     chosen, skipped = _kink_policy(problem, chosen)
     ours = problem.layout.flatten(grads)
     verdict = judge_problem(problem, ours, chosen, implementation=implementation, dtype=dtype, skipped=skipped, note=note)
-    if taylor:
-        from oracles.taylor import taylor_network  # taylor imports this module
+    if taylor and all(np.all(np.isfinite(g)) for g in ours):  # a non-finite gradient is WRONG already
+        from oracles.taylor import taylor_network
 
         verdict = dataclasses.replace(verdict, taylor=taylor_network(mlp, params, X, Y, problem.layout.unflatten([np.asarray(g, np.float64) for g in ours])))
     return verdict

@@ -290,13 +290,25 @@ def compare(
     if answer.oracle != oracle:
         answer = Answer(oracle, answer.layout, answer.gradients, answer.errors, answer.kinked, answer.lower, answer.upper)
     if terms is not None:
-        terms = [np.asarray(t) for t in (terms if isinstance(terms[0], np.ndarray) else trees.network_layout(terms).flatten(terms))]
-        if [t.shape for t in terms] != [a.shape for a in flat]:
-            raise ValueError("terms must hold one array per gradient leaf, shaped like it (oracles.network_terms)")
+        terms = _check_terms(terms, flat)
     return judge(
         layout.names, flat, answer, implementation=implementation, tolerance=tolerance, terms=terms,
-        rounding="from a backward pass on magnitudes" if terms is not None else "",
+        rounding="the terms given to compare" if terms is not None else "",
     )[0]
+
+
+def _check_terms(terms: object, flat: list[np.ndarray]) -> list[np.ndarray]:
+    """``terms`` as one float64 array per leaf: finite, non-negative, shaped like the gradient."""
+    if not isinstance(terms, (list, tuple)) or not terms:
+        raise TypeError(f"terms must be a non-empty list of arrays, one per gradient leaf (oracles.network_terms); got {terms!r:.80}")
+    if not all(isinstance(t, np.ndarray) for t in terms):
+        terms = trees.network_layout(list(terms)).flatten(list(terms))
+    if [np.shape(t) for t in terms] != [a.shape for a in flat]:
+        raise ValueError("terms must hold one array per gradient leaf, shaped like it (oracles.network_terms)")
+    arrays = [np.asarray(t, dtype=np.float64) for t in terms]
+    if not all(np.all(np.isfinite(t)) and np.all(t >= 0) for t in arrays):
+        raise ValueError("terms must be finite and non-negative: B_k is the size of the terms summed into element k")
+    return arrays
 
 
 def asserting(check):

@@ -38,8 +38,11 @@ Backward (t = W̃ᵀδ, maxout routing δ to each unit's winning piece):
 
 g(a) being f′ written through the output (σ′ = a(1 − a), tanh′ = 1 − a²).
 The perturbations are evaluated directly (no derivative of f′ is needed), so
-a registered activation gets the same treatment, and a unit whose forward
-error reaches a relu or maxout kink gets the jump of f′ in its bound.
+a registered activation gets the same treatment, and a relu or ELU unit
+whose forward error reaches its kink gets the jump of f′ in its bound.  A
+maxout unit whose two best pieces are closer than their forward error is
+not covered: the bound routes δ to the winning piece only (the kink policy
+of ``oracles.checks`` covers exact ties only).
 
 **The elementwise formulas' own errors** φ (u = ``ELEMENTWISE_ULPS``, a few
 ulp, covers a library's exp or tanh): a formula can be accurate only to a
@@ -50,13 +53,16 @@ is measured where it matters, at this network's own Z: the registry's
 formula (f, f′, g, and the output's δᴸ through v = ∂J/∂o, which is where
 log loss divides by 1 − o) evaluated in float64 and in NumPy's extended
 precision (``np.longdouble``, 64-bit significand on x86), φ = |difference|/ε.
-Where NumPy has no extended type (it is float64 on some platforms), φ falls
-back to the pessimistic u (1 + |Z|) (1 + |value|).  The other party's
+Where NumPy has no extended type (it is float64 on some platforms), or a
+registered function does not accept one, φ falls back to the pessimistic
+u (1 + |Z|) (1 + |value|).  The other party's
 formulas are not seen: a library may write f′ through the output too (torch's
 ELU backward is a + 1, which is 0 where e^z = 1e-172), so every f′ is allowed
 an absolute error of u s_f, s_f = max |f′| over z ∈ {−1, 0, 1}, the
 activation's slope scale (1 for tanh, ¼ for σ); an elementwise output adds
-u s_f V / N to Δδᴸ likewise, and a softmax output (whose Jacobian entries
+u s_f V / N to Δδᴸ likewise (not where δᴸ = o − y exactly, sigmoid + log
+loss: there the frameworks differentiate the fused loss, and V ~ 1/(1 − o)
+would make the allowance larger than the gradient), and a softmax output (whose Jacobian entries
 o_i (1[i = k] − o_k) are accurate to u of o_i (1[i = k] + o_k): diagonal
 entries o(1 − o) are 0 where o rounds to 1) adds u (|o| V + |o| Σ_k |o_k| V_k) / N.
 
@@ -74,6 +80,7 @@ import numpy as np
 
 from reference.mlp import MLP, Params
 from reference.network import effective_weights
+from reference.shortcuts import O_MINUS_Y
 
 EPS = float(np.finfo(np.float64).eps)
 ELEMENTWISE_ULPS = 4.0  # a library's elementwise function (exp, tanh, log1p) is correct to a few ulp
@@ -85,10 +92,15 @@ def _formula_error(function, *args: np.ndarray) -> np.ndarray:
     the formula's own rounding at these arguments (finite; pessimistic without
     an extended type)."""
     value = np.asarray(function(*args), dtype=np.float64)
-    if EXTENDED is None:
+    exact = None
+    if EXTENDED is not None:
+        try:  # a registered function may not support np.longdouble (scipy.special.erf does not)
+            exact = np.asarray(function(*(np.asarray(a, dtype=EXTENDED) for a in args)), dtype=EXTENDED)
+        except (TypeError, ValueError):
+            exact = None
+    if exact is None:
         size = 1.0 + np.max([np.abs(a) for a in args if np.shape(a) == np.shape(args[0])], axis=0)
         return ELEMENTWISE_ULPS * size * (1.0 + np.abs(value))
-    exact = np.asarray(function(*(np.asarray(a, dtype=EXTENDED) for a in args)), dtype=EXTENDED)
     error = np.abs(value.astype(EXTENDED) - exact).astype(np.float64) / EPS
     return np.where(np.isfinite(error), error, 0.0)
 
@@ -164,10 +176,13 @@ def _derivative_error(activation, z, a, dZ, dA, fp) -> np.ndarray:
     through_a = 0.0
     if activation.xp_df_from_output is not None:
         g = activation.xp_df_from_output
-        exact_a = activation.f(np.asarray(z, dtype=EXTENDED)) if EXTENDED is not None else a
         through_a = _moved(lambda out: g(out, np), a, dA * EPS) / EPS + _formula_error(lambda out: g(out, np), a)
         if EXTENDED is not None:  # g at the rounded a against f′ at the exact one
-            moved = np.abs(np.asarray(g(a, np), dtype=EXTENDED) - g(exact_a, np)).astype(np.float64) / EPS
+            try:
+                exact_a = activation.f(np.asarray(z, dtype=EXTENDED))
+                moved = np.abs(np.asarray(g(a, np), dtype=EXTENDED) - g(exact_a, np)).astype(np.float64) / EPS
+            except (TypeError, ValueError):  # no extended form: the pessimistic φ above stands
+                moved = np.zeros_like(a)
             through_a = through_a + np.where(np.isfinite(moved), moved, 0.0)
     return np.maximum(through_z, through_a) + ELEMENTWISE_ULPS * (np.abs(fp) + slope_scale(activation))
 
@@ -175,13 +190,6 @@ def _derivative_error(activation, z, a, dZ, dA, fp) -> np.ndarray:
 def slope_scale(activation) -> float:
     """s_f: the largest |f′| at z = −1, 0, 1 (the size of an elementwise derivative's terms)."""
     return float(np.max(np.abs(activation.df(np.array([-1.0, 0.0, 1.0])))))
-
-
-def _output_jacobian(activation, z: np.ndarray) -> np.ndarray:
-    """J_f(z) per sample, (N, n, n): diagonal for an elementwise output."""
-    if activation.elementwise:
-        return np.einsum("ni,ij->nij", activation.df(z), np.eye(z.shape[-1]))
-    return activation.jacobian(z)
 
 
 def _output_delta(mlp: MLP, layer: _Layer, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,12 +205,15 @@ def _output_delta(mlp: MLP, layer: _Layer, Y: np.ndarray) -> tuple[np.ndarray, n
         magnitude = winner * V[..., None] / N
         error = winner * dV[..., None] / N + ELEMENTWISE_ULPS * magnitude
         return _finite(magnitude, o, Y, N, winner), _finite(error, o, Y, N, winner)
-    J = np.abs(_output_jacobian(activation, z))
-    magnitude = np.einsum("nki,nk->ni", J, V) / N
-    H = _delta_jacobian(mlp, z, Y)
+    if activation.elementwise:
+        magnitude = np.abs(activation.df(z)) * V / N
+    else:  # |J_f|ᵀ V without forming |J_f| where it is softmax's o_i |1[i = k] − o_k|
+        magnitude = np.abs(_vjp(activation, z, V, absolute=True)) / N
     phi = _formula_error(lambda zz, yy: _delta(mlp, zz, yy), z, Y) / N  # f′ or J_f, v, and o's own rounding
-    error = np.einsum("nij,nj->ni", np.abs(H), layer.dZ) + phi + ELEMENTWISE_ULPS * magnitude
-    if activation.elementwise:  # the other party's f′ may be accurate only to u s_f
+    error = _forward_error_into_delta(mlp, z, Y, layer.dZ) + phi + ELEMENTWISE_ULPS * magnitude
+    if O_MINUS_Y.applies_to_every_target(activation.name, mlp.loss):
+        pass  # δ = o − y exactly (sigmoid + log loss): the frameworks differentiate the fused loss; V (~1/(1 − o)) multiplies nothing
+    elif activation.elementwise:  # the other party's f′ may be accurate only to u s_f
         error = error + ELEMENTWISE_ULPS * slope_scale(activation) * V / N
     else:  # J's entries o_i (1[i = k] − o_k) are accurate only to u of their terms o_i (1[i = k] + o_k)
         om = np.abs(o)
@@ -219,23 +230,41 @@ def _finite(values: np.ndarray, o: np.ndarray, Y: np.ndarray, N: int, winner: np
     return np.where(np.isfinite(values), values, fallback)
 
 
+def _vjp(activation, z: np.ndarray, v: np.ndarray, absolute: bool = False) -> np.ndarray:
+    """J_f(z)ᵀ v per sample (|J_f|ᵀ v with ``absolute``) for an activation that couples its units."""
+    if activation.xp_vjp_from_output is not None and activation.name == "softmax":
+        o = activation.f(z)
+        if absolute:  # |o_i (1[i = k] − o_k)| = o_i (1 − o_i) on the diagonal, o_i o_k off it
+            return o * (1.0 - o) * v + o * (np.sum(o * v, axis=-1, keepdims=True) - o * v)
+        return activation.xp_vjp_from_output(o, v, np)
+    J = activation.jacobian(z)
+    return np.einsum("nki,nk->ni", np.abs(J) if absolute else J, v)
+
+
 def _delta(mlp: MLP, z: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """δᴸ = J_f(z)ᵀ ∂J/∂o per sample (without the 1/N), for the sensitivity H."""
-    o = mlp.output_activation.f(z)
-    return np.einsum("nki,nk->ni", _output_jacobian(mlp.output_activation, z), mlp.loss_fn.dJ_do(Y, o))
+    """δᴸ = J_f(z)ᵀ ∂J/∂o per sample (without the 1/N)."""
+    activation = mlp.output_activation
+    v = mlp.loss_fn.dJ_do(Y, activation.f(z))
+    return activation.df(z) * v if activation.elementwise else _vjp(activation, z, v)
 
 
-def _delta_jacobian(mlp: MLP, z: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """H = ∂δᴸ/∂Zᴸ per sample, (N, n, n), by central differences (H[n, i, j] = ∂δ_i/∂z_j)."""
+def _forward_error_into_delta(mlp: MLP, z: np.ndarray, Y: np.ndarray, dZ: np.ndarray) -> np.ndarray:
+    """|H| ΔZᴸ / N, H = ∂δᴸ/∂Zᴸ per sample by central differences: for an
+    elementwise output H is diagonal (one difference moves every unit at
+    once); otherwise one column of H per output unit."""
     N, n = z.shape
-    H = np.empty((N, n, n))
+    h = 1e-5 * (1.0 + np.abs(z))
+    if mlp.output_activation.elementwise:
+        H = (_delta(mlp, z + h, Y) - _delta(mlp, z - h, Y)) / (2 * h)
+        return np.where(np.isfinite(H), np.abs(H), 0.0) * dZ / N
+    total = np.zeros_like(z)
     for j in range(n):
-        h = 1e-5 * (1.0 + np.abs(z[:, j]))
         up, down = z.copy(), z.copy()
-        up[:, j] += h
-        down[:, j] -= h
-        H[:, :, j] = (_delta(mlp, up, Y) - _delta(mlp, down, Y)) / (2 * h[:, None])
-    return np.where(np.isfinite(H), H, 0.0) / N
+        up[:, j] += h[:, j]
+        down[:, j] -= h[:, j]
+        column = (_delta(mlp, up, Y) - _delta(mlp, down, Y)) / (2 * h[:, j : j + 1])
+        total += np.where(np.isfinite(column), np.abs(column), 0.0) * dZ[:, j : j + 1]
+    return total / N
 
 
 def _hidden_delta(mlp: MLP, l: int, W: np.ndarray, below: _Layer, delta: np.ndarray, d_delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

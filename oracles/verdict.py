@@ -32,7 +32,10 @@ class Dispute:
         if self.truth is None:
             return f"oracles disagree at {self.element}: {parties}; not arbitrated ({self.how}): not judged by the exact oracles"
         blamed = f"{', '.join(self.wrong)} wrong" if self.wrong else "no oracle beyond its tolerance"
-        return f"oracles disagree at {self.element}: {parties}; {self.how} {self.truth:.6e}: {blamed}"
+        return (
+            f"oracles disagree at {self.element}: {parties}; {self.how} {self.truth:.6e}: {blamed} "
+            f"(the exact oracles' value there is replaced by it in the comparisons above)"
+        )
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,9 @@ class Verdict:
     def status(self) -> str:
         """"OK"; "WRONG" when a reference disagrees with the implementation; "ORACLES
         DISAGREE" when what is left undecided is only where the oracles disagree
-        among themselves; "NOT CHECKED" when no reference ran."""
+        among themselves (and could not be arbitrated); "NOT JUDGED" when other
+        elements are left undecided (no oracle that ran could resolve them);
+        "NOT CHECKED" when no reference ran."""
         if self.ok:
             return "OK"
         if not self.comparisons:

@@ -27,8 +27,9 @@ def test_jax_matrix_products_run_at_full_precision():
 
     seen = []
 
-    def f(x, xp):  # records JAX's settings while the jax oracle traces it
-        seen.append((jax.config.jax_default_matmul_precision, jax.config.jax_enable_x64))
+    def f(x, xp):  # records JAX's settings while the jax oracle traces it (torch also runs f: the rounding evidence)
+        if xp.__name__.startswith("jax"):
+            seen.append((jax.config.jax_default_matmul_precision, jax.config.jax_enable_x64))
         return xp.sum(x**2)
 
     assert oracles.check_gradient(f, lambda x: 2 * x, np.ones(3), oracles=("jax",)).ok

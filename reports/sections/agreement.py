@@ -11,7 +11,7 @@ import numpy as np
 
 import oracles
 import reference
-from oracles.checks import oracle_disputes
+from oracles.checks import arbitrated
 from reference.cases import Case, derivative_is_finite
 from reports.model import Section, Table
 
@@ -85,10 +85,8 @@ def check_case(case: Case, dtypes=DTYPES) -> CaseCheck:
     mlp = case.mlp
     answers = {name: oracles.answer(mlp, case.params, case.X, case.Y, name) for name in oracles.ORACLES}
     terms = oracles.network_terms(mlp, case.params, case.X, case.Y)
-    disputes = [
-        FrameworkDispute(str(mlp), case.scale, d.element, d.values, d.truth, d.wrong, d.how)
-        for d in oracle_disputes(mlp, case.params, case.X, case.Y, answers)
-    ]
+    answers, found = arbitrated(mlp, case.params, case.X, case.Y, answers, terms)  # as check_network_gradients judges
+    disputes = [FrameworkDispute(str(mlp), case.scale, d.element, d.values, d.truth, d.wrong, d.how) for d in found]
     results = []
     for dtype in dtypes:
         params, X, Y = _as(case.params, dtype), case.X.astype(dtype), case.Y.astype(dtype)
