@@ -29,9 +29,10 @@ largest gradient element, or by its own rounding bound R_k, whichever is larger.
   second-order terms, and formulas of the other party that the bound cannot
   see (its f′ written through its output, say).  Over random correct
   networks at weight scales 0.3–30 the largest |difference| / (ε B_k) seen
-  was 7.5 (well under 2 × 8 = 16; ``make test-thorough`` reruns the
-  measurement).  Where the terms are of the order of the result,
-  R_k / limit ≪ G and the tolerance is today's limit × G.
+  was 7.5 (well under 2 × 8 = 16; ``python -m reports.false_alarms`` reruns
+  the measurement and prints it).  Where the terms are of the order of the
+  result, R_k / limit ≪ G and the tolerance is limit × G, as before the
+  bound existed — tighter where G < 1, since the floor is no longer needed.
 * ``floor`` stands in for R_k where the computation cannot be seen (any
   function given to ``check_gradient``): G is then at least ``floor``,
   because rounding is set by the size of the terms (of order one for the

@@ -33,7 +33,8 @@ import reference
 from oracles.comparison import judge
 from oracles.problems import NetworkProblem
 from oracles.registry import ORACLES
-from oracles.tolerances import rounding_allowance, tolerance_for
+from oracles.rounding import EPS
+from oracles.tolerances import ROUNDING_MULTIPLE, rounding_allowance, tolerance_for
 from reference.cases import Case, derivative_is_finite, hidden_activations, kink_distance, make_case, valid_pairs
 from reference.mlp import BIAS_MODES, MLP
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     caught, tried = Counter(), Counter()
     examples: list[str] = []
     misses: list[str] = []
-    networks, start = 0, time.perf_counter()
+    networks, start, worst_ratio = 0, time.perf_counter(), 0.0
     while networks < options.networks:
         drawn = draw(rng)
         if drawn is None:
@@ -114,11 +115,16 @@ def main(argv: list[str] | None = None) -> int:
                 alarms[comparison.oracle] += not comparison.ok
                 if not comparison.ok and len(examples) < 5:
                     examples.append(f"{case!r}\n{verdict.message()}")
+                answer = oracles.answer(mlp, params, X, Y, comparison.oracle)
                 old, _ = judge(
-                    problem.layout.names, flat, oracles.answer(mlp, params, X, Y, comparison.oracle),
-                    implementation=notation, tolerance=tolerance_for(np.float64, comparison.oracle),
+                    problem.layout.names, flat, answer, implementation=notation, tolerance=tolerance_for(np.float64, comparison.oracle),
                 )
                 old_alarms[comparison.oracle] += not old.ok
+                if not ORACLES[comparison.oracle].numerical:  # how much of the multiple the bound needed
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        for a, d, B in zip(flat, answer.flat("gradients"), problem.terms()):
+                            ratio = np.where(np.abs(a - d) > 0, np.abs(a - d) / (EPS * B), 0.0)
+                            worst_ratio = max(worst_ratio, float(np.max(ratio)) if ratio.size else 0.0)
             if verdict.unjudged:
                 alarms["not judged"] += 1
             disputes["elements"] += len(verdict.disputes)
@@ -149,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     for oracle in checks:
         print(f"{oracle:<14} {checks[oracle]:>7} {alarms[oracle]:>13} {old_alarms[oracle]:>9}")
     print(f"verdicts with elements not judged: {alarms['not judged']}")
+    print(
+        f"largest |ours − exact oracle| / (ε B_k): {worst_ratio:.2f} "
+        f"(the tolerance allows {ROUNDING_MULTIPLE:g} × (ε + ε) B_k, i.e. {2 * ROUNDING_MULTIPLE:g})"
+    )
     print(f"disputes among the exact oracles: {disputes['elements']} elements in {disputes['checks with a dispute']} checks")
     for kind in tried:
         print(f"detection, relative change {kind}: {caught[kind]} of {tried[kind]} caught ({caught[kind] / tried[kind]:.1%})")
