@@ -38,7 +38,7 @@ from oracles.frameworks import Framework, OracleCannotRun, describe, network_obj
 from oracles.numerical import stencils
 from oracles.numerical.complex_safe import COMPLEX_SAFE
 from oracles.numerical.evaluators import Loop, NetworkBatches, network_fixed, network_loop
-from oracles.rounding import network_terms
+from oracles.rounding import network_terms, objective_terms
 from oracles.tolerances import tolerance_for
 from reference.cases import kink_distance
 from reference.mlp import MLP, Params
@@ -81,6 +81,9 @@ class FunctionProblem:
     The arguments are copied: floating leaves to float64, C-ordered."""
 
     key = None  # nothing to compile once and reuse
+
+    def objective_terms(self) -> float:
+        return 0.0  # f is opaque: max(|f|, 1) stands for the size of its terms
 
     def in_float32(self) -> "FunctionProblem":
         """The same problem on float32 copies (the rounding evidence of ``oracles.checks``)."""
@@ -233,6 +236,10 @@ class NetworkProblem:
         self.layout = trees.network_layout(params)
         self.leaves = self.layout.flatten(params)
         self._terms = None
+
+    def objective_terms(self) -> float:
+        """The size of the terms E's own rounding is set by (``oracles.rounding.objective_terms``)."""
+        return objective_terms(self.mlp, self.params, self.X, self.Y)
 
     def terms(self) -> list[np.ndarray]:
         """B_k per leaf: the size of the terms summed into each gradient element (``oracles.rounding``)."""

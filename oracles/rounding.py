@@ -79,7 +79,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference.mlp import MLP, Params
-from reference.network import effective_weights
+from reference.network import effective_weights, per_sample_loss
 from reference.shortcuts import O_MINUS_Y
 
 EPS = float(np.finfo(np.float64).eps)
@@ -121,6 +121,32 @@ def network_terms(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> lis
             if l > 1:
                 delta, d_delta = _hidden_delta(mlp, l, params[l - 1][0], forward[l - 2], delta, d_delta)
     return [leaf for layer in reversed(bounds) for leaf in layer]
+
+
+def objective_terms(mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray) -> float:
+    """A bound, in units of ε, on the rounding of the objective E itself: the
+    forward error of Zᴸ carried into E (Σ |∂E/∂Zᴸ| ΔZᴸ) plus the loss's own
+    few ulp of its terms, taken as |J_n| + Σ_k (1 + |y_nk|) |z_nk| per sample
+    (the terms of softplus(z) − yz and of log-sum-exp(z) − yᵀz).  The
+    numerical oracles' error estimates use it where it exceeds max(|E|, 1)."""
+    params = [(np.asarray(W, np.float64), None if b is None else np.asarray(b, np.float64)) for W, b in params]
+    X, Y = np.asarray(X, np.float64), np.asarray(Y, np.float64)
+    N = X.shape[0]
+    rows = max(1, OBJECTIVE_CHUNK_BYTES // (8 * 16 * max(mlp.sizes) * mlp.pieces))  # per-sample: a few samples at a time
+    total = 0.0
+    with np.errstate(all="ignore"):
+        for start in range(0, N, rows):
+            x, y = X[start : start + rows], Y[start : start + rows]
+            out = _forward_magnitudes(mlp, params, x)[-1]
+            delta, _ = _output_delta(mlp, out, y)  # carries 1/len(x): rescaled to the whole batch's 1/N
+            z = out.z if out.z.ndim == 2 else np.max(out.z, axis=-1)
+            J = np.abs(per_sample_loss(mlp)(y, out.z))
+            own = ELEMENTWISE_ULPS * np.sum(J + np.sum((1.0 + np.abs(y)) * np.abs(z), axis=-1))
+            total += (float(np.sum(delta * out.dZ)) * len(x) + float(own)) / N
+    return total if np.isfinite(total) else 0.0
+
+
+OBJECTIVE_CHUNK_BYTES = 2**20  # the magnitude pass of objective_terms works on this much per array
 
 
 class _Layer:

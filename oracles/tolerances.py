@@ -33,6 +33,9 @@ largest gradient element, or by its own rounding bound R_k, whichever is larger.
   the measurement and prints it).  Where the terms are of the order of the
   result, R_k / limit ≪ G and the tolerance is limit × G, as before the
   bound existed — tighter where G < 1, since the floor is no longer needed.
+  Near the bottom of the floating-point range the relative model fails:
+  products of terms below ~1e-154 underflow past 2.2e-308 and vanish whole,
+  so R_k also allows ``ROUNDING_MULTIPLE`` × tiny/ε (≈ 8e-292 in float64).
 * ``floor`` stands in for R_k where the computation cannot be seen (any
   function given to ``check_gradient``): G is then at least ``floor``,
   because rounding is set by the size of the terms (of order one for the
@@ -59,9 +62,14 @@ class Tolerance:
 
 
 def rounding_allowance(terms: np.ndarray, dtype: np.dtype | str) -> np.ndarray:
-    """R_k for a ``dtype`` implementation against a float64 oracle, from B_k (``terms``)."""
-    eps = float(np.finfo(np.dtype(dtype)).eps) + float(np.finfo(np.float64).eps)
-    return ROUNDING_MULTIPLE * eps * np.asarray(terms, dtype=np.float64)
+    """R_k for a ``dtype`` implementation against a float64 oracle, from B_k (``terms``),
+    plus the underflow allowance: ``ROUNDING_MULTIPLE`` × tiny/ε of the implementation's
+    dtype (≈ 1e-292 in float64), below which a result's terms are products that
+    underflow past the smallest normal number and relative precision is gone."""
+    info = np.finfo(np.dtype(dtype))
+    eps = float(info.eps) + float(np.finfo(np.float64).eps)
+    underflow = float(info.tiny) / float(info.eps)
+    return ROUNDING_MULTIPLE * (eps * np.asarray(terms, dtype=np.float64) + underflow)
 
 
 # Which kind of oracle each registered oracle is; the tolerance depends on the kind.

@@ -19,7 +19,7 @@ STENCILS: dict[str, Stencil] = {s.name: s for s in (COMPLEX_STEP, RICHARDSON, CE
 def answer(stencil: Stencil, problem, *, batched: bool = True, limit: int | None = None) -> Answer:
     """``stencil``'s answer for ``problem``: the gradient, and for the real
     stencils each element's error estimate and kink bracket."""
-    result = differentiate(stencil, problem.evaluator(stencil, batched), limit=limit)
+    result = differentiate(stencil, problem.evaluator(stencil, batched), limit=limit, E_terms=problem.objective_terms())
     unflatten = problem.layout.unflatten
 
     def shaped(items):

@@ -11,7 +11,10 @@ Central differences
   ε^{1/3} balances the O(h²) truncation error against the O(ε/h) rounding
   error, giving ~ε^{2/3} (≈ 4e-11 in float64) when E''' is of order one.  The
   denominator is the representable step (θ + h) − (θ − h), not 2h.
-  Error estimate: |D(2h) − D(h)| + ε·max(|E|, 1)/h.  For smooth E the
+  Error estimate: |D(2h) − D(h)| + ε·max(|E|, 1)/h, where max(|E|, 1)
+  stands for the size of E's terms (a network's forward pass at weight
+  scale 10 sums terms far larger than E: ``oracles.rounding.objective_terms``
+  gives them, and they replace it).  For smooth E the
   truncation grows as h², so this is three times the textbook |D(2h) − D(h)|/3;
   the margin keeps the estimate honest where E is only C¹ and the error
   shrinks like h (ELU at 0), so such an element is "unresolved", never a
@@ -170,15 +173,18 @@ class Differentiated:
     upper: list[np.ndarray] | None
 
 
-def differentiate(stencil: Stencil, evaluator: Evaluator, *, limit: int | None = None) -> Differentiated:
+def differentiate(stencil: Stencil, evaluator: Evaluator, *, limit: int | None = None, E_terms: float = 0.0) -> Differentiated:
     """Every element's derivative by ``stencil``, evaluated by ``evaluator``.
     With ``limit``, only the first ``limit`` elements that move something (in
     leaf order) are evaluated and the rest of those left NaN, for timing a
-    sample (elements that move nothing need no evaluation and are always filled)."""
+    sample (elements that move nothing need no evaluation and are always filled).
+    ``E_terms``: the size of the terms E's own rounding is set by, where it is
+    known to exceed max(|E|, 1) (a network's, ``oracles.rounding.objective_terms``):
+    the rounding term of the error estimates is ε·max(|E|, 1, E_terms)/h."""
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ValueError(f"limit must be None or a non-negative integer; got {limit!r}")
     real = not stencil.complex
-    rounding = float(np.finfo(evaluator.leaves[0].dtype).eps) * max(abs(float(evaluator.E0)), 1.0) if real else 0.0
+    rounding = float(np.finfo(evaluator.leaves[0].dtype).eps) * max(abs(float(evaluator.E0)), 1.0, E_terms) if real else 0.0
     values, errors, kinked, lower, upper, jobs = [], [], [], [], [], []
     budget = np.inf if limit is None else limit
     for i, theta in enumerate(evaluator.leaves):
