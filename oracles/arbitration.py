@@ -71,6 +71,7 @@ from mpmath.libmp import round_nearest, to_float
 
 from oracles import trees
 from oracles.frameworks import Framework, OracleCannotRun, describe
+from oracles.numerical.evaluators import Loop
 from oracles.numerical.stencils import CENTRAL
 from oracles.problems import FunctionProblem, NetworkProblem
 from reference import contrib
@@ -418,6 +419,7 @@ class _Objective:
         self._fn = fn
         self._data = trees.map_leaves(data, lambda _, a: to_mp(a) if np.asarray(a).dtype.kind in "fc" else a, "data")
         self.leaves = [to_mp(leaf) for leaf in problem.leaves]
+        self._loop = Loop(self.leaves, self.evaluate, theta=self.leaves)  # moves one element at a time, as the float oracles do
 
     def evaluate(self) -> tuple[Any, bytes]:
         self._seen.clear()
@@ -439,13 +441,7 @@ class _Objective:
         return value, b"".join(self._seen)
 
     def at(self, leaf: int, k: int, value: Any) -> tuple[Any, bytes]:
-        flat = self.leaves[leaf].reshape(-1)  # a view: to_mp's arrays are C-contiguous
-        saved = flat[k]
-        flat[k] = value
-        try:
-            return self.evaluate()
-        finally:
-            flat[k] = saved
+        return self._loop.at(leaf, k, value)
 
 
 def _step(digits: int) -> Any:
