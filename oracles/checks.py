@@ -142,6 +142,7 @@ FLOAT32_LIMIT = 1e-2  # torch in float32 against float64: rounding that large ne
 
 
 MAX_ARBITRATED = 20  # disputed elements decided in mpmath per check (each costs a few forward passes in 50 digits)
+ARBITRATION_DIGITS = (50, 120)  # first try; for an element too small for it (its error ~1e-27·|E| vs ~1e-74·|E|)
 
 
 def arbitrated(
@@ -188,7 +189,7 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
         how = "mpmath (50 digits)"
         for element in elements:  # one at a time: an element on a kink must not keep the others undecided
             try:
-                (record,) = arbitrate(problem, [element])
+                (record,) = arbitrate(problem, [element], digits=ARBITRATION_DIGITS[0])
                 truths[element] = record
             except OracleCannotRun as why:
                 how = str(why)
@@ -203,6 +204,11 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
         if ours is not None:
             values += ((implementation, float(np.asarray(ours[leaf])[index])),)
         record = truths.get((leaf, index))
+        if record is not None and record.error > allowed[leaf][index]:  # a tiny element: 50 digits resolve ~1e-27 · |E|
+            try:
+                (record,) = arbitrate(problem, [(leaf, index)], digits=ARBITRATION_DIGITS[1])
+            except OracleCannotRun:
+                pass
         element = trees.element(names[leaf], index)
         if record is None or not math.isfinite(record.value) or record.error > allowed[leaf][index]:
             unresolved[leaf][index] = np.inf
@@ -212,7 +218,7 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
         wrong = tuple(name for name in exact if not abs(flat[name][leaf][index] - record.value) <= allowed[leaf][index])
         for name in exact:  # every exact oracle's value there is replaced by the truth, so none can blame
             patched[name][leaf][index] = record.value
-        disputes.append(Dispute(element, values, record.value, wrong, "mpmath (50 digits)"))
+        disputes.append(Dispute(element, values, record.value, wrong, f"mpmath ({record.digits} digits)"))
     for name in exact:
         answer = answers[name]
         errors = answer.flat("errors")

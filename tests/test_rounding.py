@@ -334,3 +334,21 @@ def test_central_differences_count_the_objectives_own_rounding():
     verdict = oracles.check_network_gradients(case.mlp, case.params, case.X, case.Y, ours, oracles=tuple(ORACLES))
     assert verdict.ok, verdict.message()
     assert NetworkProblem(case.mlp, case.params, case.X, case.Y).objective_terms() > 100
+
+
+def test_a_framework_disagreement_too_small_for_50_digits_is_arbitrated_at_120():
+    """Found by python -m reports.false_alarms --seed 0: a SiLU output unit at z ≈ −60, where the
+    complex step's SiLU underflows to 0 and jax and torch give ~4e-23; 50 digits resolve only
+    ~1e-27 · |E|, so the element is retried at 120 and the complex step is named wrong."""
+    from reports.false_alarms import draw_case
+
+    rng = np.random.default_rng(0)
+    while True:
+        drawn = draw_case(rng)
+        if drawn is not None and drawn[0].seed == 1055775891:
+            break
+    case = drawn[0]
+    ours = reference.gradients(case.mlp, case.params, case.X, case.Y, notation="row_major_batch")
+    verdict = oracles.check_network_gradients(case.mlp, case.params, case.X, case.Y, ours)
+    assert verdict.ok, verdict.message()
+    assert verdict.disputes and all(d.wrong == ("complex_step",) and d.how == "mpmath (120 digits)" for d in verdict.disputes)
