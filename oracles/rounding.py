@@ -237,11 +237,12 @@ def _output_delta(mlp: MLP, layer: _Layer, Y: np.ndarray) -> tuple[np.ndarray, n
         magnitude = np.abs(_vjp(activation, z, V, absolute=True)) / N
     phi = _formula_error(lambda zz, yy: _delta(mlp, zz, yy), z, Y) / N  # f′ or J_f, v, and o's own rounding
     error = _forward_error_into_delta(mlp, z, Y, layer.dZ) + phi + ELEMENTWISE_ULPS * magnitude
-    if O_MINUS_Y.applies_to_every_target(activation.name, mlp.loss):
-        pass  # δ = o − y exactly (sigmoid + log loss): the frameworks differentiate the fused loss; V (~1/(1 − o)) multiplies nothing
-    elif activation.elementwise:  # the other party's f′ may be accurate only to u s_f
+    # Where δ = o − y exactly (sigmoid + log loss) the frameworks differentiate the fused loss,
+    # and V (~1/(1 − o)) multiplies nothing: no allowance for the other party's formula.
+    fused = O_MINUS_Y.applies_to_every_target(activation.name, mlp.loss)
+    if activation.elementwise and not fused:  # the other party's f′ may be accurate only to u s_f
         error = error + ELEMENTWISE_ULPS * slope_scale(activation) * V / N
-    else:  # J's entries o_i (1[i = k] − o_k) are accurate only to u of their terms o_i (1[i = k] + o_k)
+    elif not activation.elementwise:  # J's entries o_i (1[i = k] − o_k) are accurate only to u of their terms o_i (1[i = k] + o_k)
         om = np.abs(o)
         error = error + ELEMENTWISE_ULPS * (om * V + om * np.sum(om * V, axis=-1, keepdims=True)) / N
     return _finite(magnitude, o, Y, N), _finite(error, o, Y, N)

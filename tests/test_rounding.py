@@ -304,6 +304,17 @@ def test_compare_refuses_terms_that_are_not_finite_and_non_negative(bad):
 # --- false alarms found by `make test-thorough` and `python -m reports.false_alarms`, pinned -------------
 
 
+def _swept(seed: int, case_seed: int):
+    """The case ``python -m reports.false_alarms --seed seed`` drew with make_case seed ``case_seed``."""
+    from reports.false_alarms import draw_case
+
+    rng = np.random.default_rng(seed)
+    while True:
+        drawn = draw_case(rng)
+        if drawn is not None and drawn[0].seed == case_seed:
+            return drawn[0]
+
+
 def test_gradients_near_the_underflow_threshold_are_not_judged_relatively():
     """relu/relu/softmax at weight scale 10, output layer ×10: the whole gradient is ~1e-293 and
     column_vector's −1.2e-295 against torch's 0.0 is underflow, not a bug (found by make test-thorough)."""
@@ -322,14 +333,7 @@ def test_central_differences_count_the_objectives_own_rounding():
     """maxout/silu/sigmoid + log loss at weight scale 10: E's terms are ~1e3 × E, so central
     differences' error is 14× their old estimate ε·max(|E|, 1)/h; with the objective's terms the
     element is unresolved by central, not a false alarm (found by python -m reports.false_alarms --seed 1)."""
-    from reports.false_alarms import draw_case
-
-    rng = np.random.default_rng(1)
-    while True:
-        drawn = draw_case(rng)
-        if drawn is not None and drawn[0].seed == 1498686612:
-            break
-    case = drawn[0]
+    case = _swept(seed=1, case_seed=1498686612)
     ours = reference.gradients(case.mlp, case.params, case.X, case.Y, notation="row_major_batch")
     verdict = oracles.check_network_gradients(case.mlp, case.params, case.X, case.Y, ours, oracles=tuple(ORACLES))
     assert verdict.ok, verdict.message()
@@ -340,14 +344,7 @@ def test_a_framework_disagreement_too_small_for_50_digits_is_arbitrated_at_120()
     """Found by python -m reports.false_alarms --seed 0: a SiLU output unit at z ≈ −60, where the
     complex step's SiLU underflows to 0 and jax and torch give ~4e-23; 50 digits resolve only
     ~1e-27 · |E|, so the element is retried at 120 and the complex step is named wrong."""
-    from reports.false_alarms import draw_case
-
-    rng = np.random.default_rng(0)
-    while True:
-        drawn = draw_case(rng)
-        if drawn is not None and drawn[0].seed == 1055775891:
-            break
-    case = drawn[0]
+    case = _swept(seed=0, case_seed=1055775891)
     ours = reference.gradients(case.mlp, case.params, case.X, case.Y, notation="row_major_batch")
     verdict = oracles.check_network_gradients(case.mlp, case.params, case.X, case.Y, ours)
     assert verdict.ok, verdict.message()
