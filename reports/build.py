@@ -94,7 +94,7 @@ def build(options: Options, progress: bool = True) -> Report:
         examples.section(example_rows),
         delta_forms.section(form_rows),
         bugs.section(mutant_rows),
-        taylor.section(taylor_curves),
+        taylor.section(taylor_curves, plots.taylor(taylor_curves)),
         training.section(trained, plots.training(trained)),
         timing.section(timing_rows, figures, env["timing"]),
         speed.section(bench, options.bench.parent if options.bench is not None else Path(".")),

@@ -342,7 +342,9 @@ def test_report_section_shows_every_notation_at_two_and_the_bug_at_one():
     assert [r.gradient for r in rows] == [*reference.NOTATIONS, section.BUG]
     assert all(r.as_expected for r in rows), [r.message for r in rows if not r.as_expected]
     assert len({r.network for r in rows if r.kind == "notation"}) == 1  # one shared network
-    rendered = section.section(curves)
+    from reports.render import plots
+
+    rendered = section.section(curves, plots.taylor(curves))
     assert rendered.key == "taylor" and len(rendered.tables[0].rows) == len(rows) and not any(rendered.tables[0].marks)
     assert rendered.figures[0].name == "taylor.png" and rendered.figures[0].png.startswith(PNG_SIGNATURE)
     jsonschema.validate(section.json_rows(curves), schema()["properties"]["taylor"])

@@ -4,7 +4,8 @@ registry, no backend switched for whoever else uses matplotlib.
 
 * ``timing`` — one log-log plot per device: gradient time per call against width;
 * ``training`` — learning curves against torch.optim.SGD, and test accuracy;
-* ``growth`` — the batched numerical oracles' cost against parameters and depth.
+* ``growth`` — the batched numerical oracles' cost against parameters and depth;
+* ``taylor`` — the Taylor remainders of every notation and of one catalogued bug.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from oracles.taylor import plot_remainders
 from reports.model import Figure
 from reports.sections.timing import DEVICE_TITLES, OUTPUTS, TimingRow, width
+from reports.sections.taylor import FIGURE as TAYLOR_FIGURE
+from reports.sections.taylor import TaylorCurve
 from reports.sections.training import TrainingResult
 
 
@@ -140,4 +144,23 @@ def growth(rows: list) -> Figure:
         png=_png(fig, 110),
         caption="Seconds per full numerical gradient against parameter count (width sweep) and depth.",
         alt="Two log-scale panels: seconds per gradient of central differences and the complex step, against parameters and against hidden layers.",
+    )
+
+
+def taylor(curves: list[TaylorCurve]) -> Figure | None:
+    """One log-log plot: r(h) of every notation and of the bug (None when no curve has a result)."""
+    drawn = [(f"{c.row.gradient}{' (bug)' if c.row.kind == 'bug' else ''}", c.result) for c in curves if c.result is not None]
+    if not drawn:
+        return None
+    fig = _canvas((9.0, 5.6))
+    axes = fig.add_subplot()
+    plot_remainders(axes, drawn)
+    axes.set_title("Taylor remainder r(h) = |E(θ + hv) − E(θ) − h vᵀg|: right gradients fall as h², a wrong one as h")
+    fig.tight_layout()
+    return Figure(
+        TAYLOR_FIGURE, _png(fig, 110),
+        "Taylor remainders against the step h (log-log), one line per notation and one for the catalogued bug; "
+        "thick, shaded: the steps each order was fitted over; dashed: slopes ∝ h and ∝ h².",
+        "log-log plot of the first-order Taylor remainder against the step, one line per notation falling with slope 2 "
+        "and one for a wrong gradient falling with slope 1",
     )

@@ -3,7 +3,7 @@ first-order remainder falls (``oracles.taylor``) — no oracle, no tolerance —
 with one catalogued bug beside them for contrast.
 
 compute (``TaylorCurve``: a frozen row and its ``TaylorResult``) → ``Section``
-(a table and one log-log figure) → JSON rows.
+(a table, and the log-log figure ``reports.render.plots.taylor`` draws) → JSON rows.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from dataclasses import asdict, dataclass
 
 import reference
 from oracles import TaylorResult, taylor_network
-from oracles.taylor import ORDER_TOLERANCE, plot_remainders
+from oracles.taylor import ORDER_TOLERANCE
 from reference.activations import ACTIVATIONS
 from reference.cases import Case, make_case
 from reports.model import Figure, Section, Table
-from reports.render.plots import _canvas, _png
 from testbed.mutants import MUTANTS, PROBE_NETWORKS
 
 # The bug shown for contrast: tanh' written 1 − z², on a probe network of the bug-detection section.
@@ -102,22 +101,6 @@ def compute(cases: list[Case], seed: int = 0) -> list[TaylorCurve]:
     return curves
 
 
-def figure(curves: list[TaylorCurve]) -> Figure:
-    """One log-log plot: r(h) of every notation and of the bug."""
-    fig = _canvas((9.0, 5.6))
-    axes = fig.add_subplot()
-    plot_remainders(axes, [(f"{c.row.gradient}{' (bug)' if c.row.kind == 'bug' else ''}", c.result) for c in curves if c.result is not None])
-    axes.set_title("Taylor remainder r(h) = |E(θ + hv) − E(θ) − h vᵀg|: right gradients fall as h², a wrong one as h")
-    fig.tight_layout()
-    return Figure(
-        FIGURE, _png(fig, 110),
-        "Taylor remainders against the step h (log-log), one line per notation and one for the catalogued bug; "
-        "thick, shaded: the steps each order was fitted over; dashed: slopes ∝ h and ∝ h².",
-        "log-log plot of the first-order Taylor remainder against the step, one line per notation falling with slope 2 "
-        "and one for a wrong gradient falling with slope 1",
-    )
-
-
 def _order(row: TaylorRow) -> str:
     return "none" if row.order is None else f"{row.order:.3f}"
 
@@ -126,7 +109,8 @@ def _steps(row: TaylorRow) -> str:
     return "—" if row.fitted_low is None else f"{row.fitted_low:.1e} … {row.fitted_high:.1e}"
 
 
-def section(curves: list[TaylorCurve]) -> Section:
+def section(curves: list[TaylorCurve], figure: Figure | None = None) -> Section:
+    """The table, and ``figure`` (``reports.render.plots.taylor``) when there is one."""
     rows = [c.row for c in curves]
     table = Table(
         ("gradient", "network", "weight scale", "Taylor order", "fitted steps h", "expected", "as expected"),
@@ -139,7 +123,7 @@ def section(curves: list[TaylorCurve]) -> Section:
         f"passes at 2 ± {ORDER_TOLERANCE}. A row with no order gives its reason in the JSON.",
         tuple("" if r.as_expected else "fail" for r in rows),
     )
-    figures = (figure(curves),) if any(c.result is not None for c in curves) else ()
+    figures = (figure,) if figure is not None else ()
     bug = rows[-1]
     intro = (
         "For a gradient g of E at θ and a direction v, the remainder r(h) = |E(θ + hv) − E(θ) − h vᵀg| falls as h² "
