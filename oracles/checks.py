@@ -103,11 +103,10 @@ def rounding_terms(problem, answers: dict[str, Answer]) -> tuple[list[np.ndarray
     if not isinstance(problem, FunctionProblem):
         return None, "", False
     exact = [answers[name].flat("gradients") for name in answers if not ORACLES[name].numerical]
-    sources, pieces = [], []
-    for first, second in ((a, b) for i, a in enumerate(exact) for b in exact[i + 1:]):
-        pieces.append(_evidence(first, second, float(np.finfo(np.float64).eps), SPREAD_LIMIT))
-        if "the spread of the exact oracles" not in sources:
-            sources.append("the spread of the exact oracles")
+    pieces = [
+        _evidence(a, b, float(np.finfo(np.float64).eps), SPREAD_LIMIT) for i, a in enumerate(exact) for b in exact[i + 1:]
+    ]
+    sources = ["the spread of the exact oracles"] if pieces else []
     if problem.takes_xp:
         torch = ORACLES["torch"]
         try:
@@ -139,6 +138,21 @@ def _evidence(first: Sequence[np.ndarray], second: Sequence[np.ndarray], eps: fl
 # Evidence beyond these shares of an element's size plus the gradient's scale is a disagreement, not rounding:
 SPREAD_LIMIT = 1e-6  # two float64 exact oracles: rounding that large needs a condition number of ~1e10
 FLOAT32_LIMIT = 1e-2  # torch in float32 against float64: rounding that large needs ~1e5
+
+
+def _truth(problem, element: tuple[int, tuple[int, ...]], allowed: float):
+    """One disputed element in mpmath, to within ``allowed``: 50 digits, then 120 for an element
+    too small for them (50 resolve ~1e-27 · |E|); the record, or None and why not."""
+    from oracles.arbitration import arbitrate  # mpmath is loaded only when oracles disagree
+
+    for digits in ARBITRATION_DIGITS:
+        try:
+            (record,) = arbitrate(problem, [element], digits=digits)
+        except OracleCannotRun as why:  # a kink, or an f mpmath cannot evaluate
+            return None, str(why)
+        if math.isfinite(record.value) and record.error <= allowed:
+            return record, ""
+    return None, f"mpmath could not resolve it to its tolerance (± {record.error:.1e})"
 
 
 MAX_ARBITRATED = 20  # disputed elements decided in mpmath per check (each costs a few forward passes in 50 digits)
@@ -180,19 +194,9 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
     elements = [(leaf, tuple(int(i) for i in index)) for leaf, d in enumerate(disputed) for index in np.argwhere(d)]
     if not elements:
         return answers, []
-    truths, how = {}, ""
-    if len(elements) > MAX_ARBITRATED:
-        how = f"{len(elements)} disputed elements, more than the {MAX_ARBITRATED} arbitrated per check"
-    else:
-        from oracles.arbitration import arbitrate  # mpmath is loaded only when oracles disagree
-
-        how = "mpmath (50 digits)"
-        for element in elements:  # one at a time: an element on a kink must not keep the others undecided
-            try:
-                (record,) = arbitrate(problem, [element], digits=ARBITRATION_DIGITS[0])
-                truths[element] = record
-            except OracleCannotRun as why:
-                how = str(why)
+    too_many = (
+        f"{len(elements)} disputed elements, more than the {MAX_ARBITRATED} arbitrated per check" if len(elements) > MAX_ARBITRATED else ""
+    )
     answers = dict(answers)
     patched = {name: [g.copy() for g in flat[name]] for name in exact}
     unresolved = [np.zeros(np.shape(g)) for g in flat[exact[0]]]
@@ -203,16 +207,10 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
         values = tuple((name, float(flat[name][leaf][index])) for name in exact)
         if ours is not None:
             values += ((implementation, float(np.asarray(ours[leaf])[index])),)
-        record = truths.get((leaf, index))
-        if record is not None and record.error > allowed[leaf][index]:  # a tiny element: 50 digits resolve ~1e-27 · |E|
-            try:
-                (record,) = arbitrate(problem, [(leaf, index)], digits=ARBITRATION_DIGITS[1])
-            except OracleCannotRun:
-                pass
         element = trees.element(names[leaf], index)
-        if record is None or not math.isfinite(record.value) or record.error > allowed[leaf][index]:
+        record, reason = (None, too_many) if too_many else _truth(problem, (leaf, index), allowed[leaf][index])
+        if record is None:
             unresolved[leaf][index] = np.inf
-            reason = how if record is None else f"mpmath could not resolve it to its tolerance (± {record.error:.1e})"
             disputes.append(Dispute(element, values, None, (), reason))
             continue
         wrong = tuple(name for name in exact if not abs(flat[name][leaf][index] - record.value) <= allowed[leaf][index])

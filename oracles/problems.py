@@ -236,10 +236,14 @@ class NetworkProblem:
         self.layout = trees.network_layout(params)
         self.leaves = self.layout.flatten(params)
         self._terms = None
+        self._objective_terms: float | None = None
 
     def objective_terms(self) -> float:
-        """The size of the terms E's own rounding is set by (``oracles.rounding.objective_terms``)."""
-        return objective_terms(self.mlp, self.params, self.X, self.Y)
+        """The size of the terms E's own rounding is set by (``oracles.rounding.objective_terms``),
+        computed once per problem: central differences and Richardson both ask."""
+        if self._objective_terms is None:
+            self._objective_terms = objective_terms(self.mlp, self.params, self.X, self.Y)
+        return self._objective_terms
 
     def terms(self) -> list[np.ndarray]:
         """B_k per leaf: the size of the terms summed into each gradient element (``oracles.rounding``)."""
