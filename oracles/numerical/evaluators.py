@@ -34,7 +34,9 @@ class Loop:
     element at a time); ``evaluate()`` returns ``(E, kink pattern)``, the
     pattern ``b""`` where kinks are not seen.  ``theta``: the real point when
     ``work`` is a complex copy of it; ``fixed``: per leaf, the elements that
-    move nothing (masked weights), or None."""
+    move nothing (masked weights), or None; ``sees_kinks``: ``evaluate`` gives
+    the kink pattern; ``finds_kinks``: E is opaque, and its kinks are found
+    from its values."""
 
     def __init__(
         self,
@@ -44,6 +46,7 @@ class Loop:
         theta: Sequence[np.ndarray] | None = None,
         fixed: Sequence[np.ndarray | None] | None = None,
         sees_kinks: bool = False,
+        finds_kinks: bool = False,
     ):
         self.work = list(work)
         if not all(w.flags.c_contiguous for w in self.work):
@@ -52,6 +55,7 @@ class Loop:
         self.evaluate = evaluate
         self._fixed = list(fixed) if fixed is not None else [None] * len(self.work)
         self.sees_kinks = sees_kinks
+        self.finds_kinks = finds_kinks  # an opaque function: its kinks are found from its values (stencils.jumped)
         self._E0: tuple[Any, bytes] | None = None
 
     def _unmoved(self) -> tuple[Any, bytes]:
@@ -133,6 +137,8 @@ class NetworkBatches:
     with ``activation(l)`` and ``per_sample(y, z)`` the caller's: the canonical
     ones for the real stencils, the complex step's own for it.  ``points``
     become the moves (θ' − θ) the batches apply; single points go to ``probe``."""
+
+    finds_kinks = False  # a network's kinks are seen (its units' pattern), never guessed
 
     def __init__(
         self, mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray, *, dtype, activation: Callable[[int], Callable],

@@ -41,6 +41,16 @@ Kinks
   no kink lies between θ and θ ± s (so each quotient measures one smooth
   piece, even with several kinks near θ), and the bracket is widened by the
   quotients' own error (q(s) against q(s/2), plus rounding).
+  A function's kinks cannot be seen (f is opaque): there they are found from
+  the stencil's own values.  With J(s) = q₊(s) − q₋(s) = (E(θ+s) − 2E(θ) +
+  E(θ−s))/s, a smooth E gives J(s) = s·E'' + O(s³), so 2J(s) − J(2s) = O(s³);
+  where the one-sided derivatives differ by a jump c (relu at 0, a tie in a
+  max, abs at 0, or a kink within the stencil), 2J(s) − J(2s) ≈ c.  An element
+  whose 2J(s) − J(2s) exceeds ``KINK_MARGIN`` times its rounding is treated as
+  crossing a kink, and each side is halved until its quotients q(s), q(s/2),
+  q(s/4) lie on one smooth piece (q(s) − 3q(s/2) + 2q(s/4) = O(s²) there).
+  Jumps below ~1e-8 of E's terms are not seen: a kink that small is
+  indistinguishable from rounding, and is judged as smooth.
 
 Elements that move nothing (a masked weight) are not evaluated: every
 difference quotient is exactly 0 and the error estimate its rounding term.
@@ -49,13 +59,14 @@ difference quotient is exactly 0 and the error estimate its rounding term.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
 RICHARDSON_ROUNDING = (64 * 4 + 20 * 2 + 1) / 45  # ≈ 6.6, see the module docstring
 COMPLEX_STEPS = {np.dtype(np.float64): 1e-30, np.dtype(np.float32): 1e-20}  # any h ≪ √ε·|θ|, above the dtype's tiny
 MAX_HALVINGS = 24  # h·2^-24 ≈ 6e-8·h: far below any kink spacing that matters
+KINK_MARGIN = 100  # 2J(s) − J(2s) rounds by at most ~10 ε|E|/s: ten times that again before a kink is claimed
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,38 @@ def _extrapolate(stencil: Stencil, D: list[np.ndarray], h: np.ndarray, rounding:
     return R2, np.abs(R2.astype(np.float64) - R1_h2.astype(np.float64)) + RICHARDSON_ROUNDING * rounding / h.astype(np.float64)
 
 
+def _pairs(stencil: Stencil) -> list[tuple[int, int]]:
+    """Positions of each scale s whose double 2s is also a scale, smallest s first
+    (central: (1, 2); Richardson: (¼, ½) and (½, 1))."""
+    pairs = [(i, stencil.scales.index(2 * s)) for i, s in enumerate(stencil.scales) if 2 * s in stencil.scales]
+    return sorted(pairs, key=lambda pair: stencil.scales[pair[0]])
+
+
+def jumped(stencil: Stencil, theta: np.ndarray, E: np.ndarray, E0, rounding) -> np.ndarray:
+    """The elements whose stencil crosses a kink of an opaque function (module
+    docstring), from E at ``points`` (Q, count) and E at θ: K(s) = 2J(s) − J(2s)
+    at the smallest pair of scales exceeds ``KINK_MARGIN`` × rounding / s.  Where
+    the stencil has a second pair (Richardson's steps are long enough for
+    K(s) = −s³·E⁽⁴⁾/2 to show), a smooth E's K grows eightfold from one pair to
+    the next while a kink's stays the same: a quarter of the next pair's K is
+    taken off first.  ``rounding``: ε × the size of E's terms (a number, or one per element)."""
+    h = steps(theta, stencil).astype(np.float64)
+    E = np.asarray(E, dtype=np.float64)
+
+    def K(pair: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        small, large = pair
+        s = h * stencil.scales[small]
+        J = [(E[:, 2 * n] - 2 * E0 + E[:, 2 * n + 1]) / step for n, step in ((small, s), (large, 2 * s))]
+        return np.abs(2 * J[0] - J[1]), s
+
+    pairs = _pairs(stencil)
+    with np.errstate(invalid="ignore", over="ignore"):
+        K_small, s = K(pairs[0])
+        if len(pairs) > 1:
+            K_small = K_small - K(pairs[1])[0] / 4
+        return ~(K_small <= KINK_MARGIN * np.asarray(rounding) / s)
+
+
 # --- evaluation ---------------------------------------------------------------------------
 
 
@@ -146,10 +189,13 @@ class Evaluator(Protocol):
     """Where E is evaluated.  ``leaves``: the point θ, one array per leaf (not
     modified); ``E0``: E at θ; ``fixed(i)``: elements of leaf i that move
     nothing (or None); ``run(jobs)``; ``at(i, k, value)``: E and the kink
-    pattern with element k of leaf i at ``value`` (for brackets)."""
+    pattern with element k of leaf i at ``value`` (for brackets).
+    ``sees_kinks``: the kink pattern is known (a network's units);
+    ``finds_kinks``: E is opaque, its kinks are found from its values (``jumped``)."""
 
     leaves: Sequence[np.ndarray]
     sees_kinks: bool
+    finds_kinks: bool
 
     @property
     def E0(self) -> float: ...
@@ -187,6 +233,7 @@ def differentiate(stencil: Stencil, evaluator: Evaluator, *, limit: int | None =
     rounding = float(np.finfo(evaluator.leaves[0].dtype).eps) * max(abs(float(evaluator.E0)), 1.0, E_terms) if real else 0.0
     values, errors, kinked, lower, upper, jobs = [], [], [], [], [], []
     budget = np.inf if limit is None else limit
+    finds_kinks = real and evaluator.finds_kinks
     for i, theta in enumerate(evaluator.leaves):
         g = np.full(theta.shape, np.nan, dtype=theta.dtype)
         err, kink = np.full(theta.shape, np.nan), np.zeros(theta.shape, dtype=bool)
@@ -217,6 +264,8 @@ def differentiate(stencil: Stencil, evaluator: Evaluator, *, limit: int | None =
             D = quotients(stencil, theta[flat], E)
             value, error = _extrapolate(stencil, D, steps(theta[flat], stencil), rounding)
             crossed = changed[:, 0] | changed[:, 1]  # the stencil θ ± h crosses a kink
+            if finds_kinks:
+                crossed = crossed | jumped(stencil, theta[flat], E, float(evaluator.E0), rounding)
             g[flat] = np.where(crossed, D[0], value)
             err[flat] = np.where(crossed, np.inf, error)
             kink[flat] = crossed
@@ -228,52 +277,75 @@ def differentiate(stencil: Stencil, evaluator: Evaluator, *, limit: int | None =
     evaluator.run(jobs)
     if not real:
         return Differentiated(values, None, None, None, None)
-    if evaluator.sees_kinks:
+    if evaluator.sees_kinks or finds_kinks:
         for i, theta in enumerate(evaluator.leaves):
             for k in np.flatnonzero(kinked[i].reshape(-1)):  # rare: one element at a time
-                lower[i].reshape(-1)[k], upper[i].reshape(-1)[k] = one_sided_bracket(stencil, evaluator, i, k)
+                bracket = one_sided_bracket(stencil, evaluator, i, k, rounding)
+                if np.all(np.isfinite(bracket)):
+                    lower[i].reshape(-1)[k], upper[i].reshape(-1)[k] = bracket
+                else:  # E is not piecewise smooth here (noise, a value that changes from call to call): unresolved
+                    kinked[i].reshape(-1)[k] = False
     return Differentiated(values, errors, kinked, lower, upper)
 
 
 # --- kinks -------------------------------------------------------------------------------------
 
 
-def _clean_one_sided(evaluator: Evaluator, i: int, k: int, theta, h, E0, direction: int) -> tuple[float, float]:
+def _clean_one_sided(evaluator: Evaluator, i: int, k: int, theta, h, E0, direction: int, rounding: float) -> tuple[float, float]:
     """The one-sided derivative on one side of θ, from a step short enough that
-    no kink lies between θ and θ ± s (the kink pattern at s, s/2 and s/4 is the
-    one found immediately beside θ on that side, which differs from θ's own
-    only when θ sits exactly on a kink), and its error estimate
-    |q(s) − q(s/2)| + rounding.
+    no kink lies between θ and θ ± s, and its error estimate
+    |q(s) − q(s/2)| + rounding.  Where the kink pattern is seen, "no kink" is
+    the pattern at s, s/2 and s/4 being the one found immediately beside θ on
+    that side (which differs from θ's own only when θ sits exactly on a kink);
+    where E is opaque, it is q(s), q(s/2), q(s/4) lying on one smooth piece
+    (``_smooth``).
 
     Halving matters when several kinks sit near θ (a maxout unit near a tie for
-    several samples): a long step would average slopes across them, and the
-    true derivative could fall outside such a bracket."""
-    eps = float(np.finfo(np.asarray(theta).dtype).eps)
-    _, p_beside = evaluator.at(i, k, theta + direction * h * 2.0**-MAX_HALVINGS)
-    s = h
+    several samples, a kink within the stencil but not at θ): a long step would
+    average slopes across them, and the true derivative could fall outside such a bracket."""
+    rounding = max(rounding, float(np.finfo(np.asarray(theta).dtype).eps) * max(abs(float(E0)), 1.0))
+    sees = evaluator.sees_kinks
+    p_beside = evaluator.at(i, k, theta + direction * h * 2.0**-MAX_HALVINGS)[1] if sees else b""
+
+    def quotient(step, E):
+        return float(E - E0) / float((theta + direction * step) - theta)
+
+    s, clean = h, False
     for _ in range(MAX_HALVINGS):
-        (E_s, p_s), (E_half, p_half), (_, p_quarter) = (
+        (E_s, p_s), (E_half, p_half), (E_quarter, p_quarter) = (
             evaluator.at(i, k, theta + direction * s),
             evaluator.at(i, k, theta + direction * s / 2),
             evaluator.at(i, k, theta + direction * s / 4),
         )
-        if p_s == p_half == p_quarter == p_beside:
+        if sees and p_s == p_half == p_quarter == p_beside:
+            break
+        if not sees and _smooth(quotient(s, E_s), quotient(s / 2, E_half), quotient(s / 4, E_quarter), rounding / float(s)):
+            clean = True
             break
         s = s / 2
-    q_s = float(E_s - E0) / float((theta + direction * s) - theta)
-    q_half = float(E_half - E0) / float((theta + direction * s / 2) - theta)
-    return q_half, abs(q_s - q_half) + 2 * eps * max(abs(float(E0)), 1.0) / float(s)
+    if not sees and not clean:  # no step short enough lies on one smooth piece: noise, not a kink
+        return float("nan"), float("inf")
+    q_s, q_half = quotient(s, E_s), quotient(s / 2, E_half)
+    return q_half, abs(q_s - q_half) + 2 * rounding / float(s)
 
 
-def one_sided_bracket(stencil: Stencil, evaluator: Evaluator, i: int, k: int) -> tuple[float, float]:
+def _smooth(q_s: float, q_half: float, q_quarter: float, rounding: float) -> bool:
+    """One-sided quotients at s, s/2, s/4 on one smooth piece: q(s) = E' + a s + O(s²)
+    makes q(s) − 3 q(s/2) + 2 q(s/4) = O(s²), against ~12 ε|E|/s of rounding."""
+    return abs(q_s - 3 * q_half + 2 * q_quarter) <= KINK_MARGIN * rounding
+
+
+def one_sided_bracket(stencil: Stencil, evaluator: Evaluator, i: int, k: int, rounding: float = 0.0) -> tuple[float, float]:
     """[min, max] of the clean left and right derivatives at element k of
-    leaf i, widened by their error."""
+    leaf i, widened by their error (``rounding``: ε × the size of E's terms, where known)."""
     theta = evaluator.leaves[i].reshape(-1)[k]
     h = steps(np.asarray([theta]), stencil)[0]
     E0 = evaluator.E0
-    right, right_error = _clean_one_sided(evaluator, i, k, theta, h, E0, +1)
-    left, left_error = _clean_one_sided(evaluator, i, k, theta, h, E0, -1)
+    right, right_error = _clean_one_sided(evaluator, i, k, theta, h, E0, +1, rounding)
+    left, left_error = _clean_one_sided(evaluator, i, k, theta, h, E0, -1, rounding)
     slack = max(right_error, left_error)
+    if not np.isfinite(slack):
+        return float("nan"), float("nan")
     return min(left, right) - slack, max(left, right) + slack
 
 
@@ -282,10 +354,58 @@ def one_sided_bracket(stencil: Stencil, evaluator: Evaluator, i: int, k: int) ->
 
 def along(stencil: Stencil, E_at: Callable[[complex | float], complex | float], dtype=np.float64) -> tuple[float, float | None]:
     """The derivative of t ↦ E(θ + t v) at t = 0 by ``stencil``, and its error
-    estimate: ``E_at(t)`` evaluates E with every leaf moved by t times its
-    direction (one forward pass per stencil point, whatever the size of θ)."""
-    t = np.zeros(1, dtype=dtype)
-    E = np.array([[E_at(p) for p in row] for row in points(stencil, t)])
-    rounding = float(np.finfo(dtype).eps) * max(abs(float(np.real(E_at(t[0])))), 1.0) if not stencil.complex else 0.0
-    value, error = combine(stencil, t, E, rounding)
-    return float(value[0]), None if error is None else float(error[0])
+    estimate, for a scalar E (``along_elements`` for one with several elements)."""
+    result = along_elements(stencil, E_at, dtype=dtype)
+    return float(result.values[0][0]), None if result.errors is None else float(result.errors[0][0])
+
+
+def along_elements(
+    stencil: Stencil, E_at: Callable[[Any], Any], *, dtype=np.float64, terms: np.ndarray | None = None, find_kinks: bool = False,
+) -> Differentiated:
+    """The derivative of t ↦ E(θ + t v) at t = 0 for every element of E (one
+    leaf, flattened): ``E_at(t)`` evaluates E — an array, or a scalar — with
+    every leaf of θ moved by t times its direction, one evaluation per stencil
+    point whatever the sizes of θ and E.  ``terms``: per element, the size of
+    the terms E's rounding is set by, where known to exceed max(|E|, 1).
+    ``find_kinks``: E is opaque; elements whose stencil crosses a kink
+    (``jumped``) are flagged and bracketed by their one-sided derivatives along v."""
+    t0 = np.zeros(1, dtype=dtype)
+    E = np.stack([np.ravel(np.asarray(E_at(p))) for p in points(stencil, t0)[0]], axis=1)  # (elements, count)
+    theta = np.zeros(E.shape[0], dtype=dtype)
+    if stencil.complex:
+        return Differentiated([combine(stencil, theta, E, 0.0)[0]], None, None, None, None)
+    E0 = np.ravel(np.asarray(E_at(t0[0]), dtype=np.float64))
+    size = np.maximum(np.abs(E0), 1.0) if terms is None else np.maximum(np.maximum(np.abs(E0), 1.0), np.ravel(terms))
+    rounding = float(np.finfo(dtype).eps) * size
+    value, error = combine(stencil, theta, E, rounding)
+    kinked = jumped(stencil, theta, E, E0, rounding) if find_kinks else np.zeros(theta.shape, dtype=bool)
+    lower, upper = np.full(theta.shape, np.nan), np.full(theta.shape, np.nan)
+    if np.any(kinked):
+        h = float(steps(t0, stencil)[0])
+        right, right_error = _one_sided_along(E_at, h, E0, rounding, +1, kinked)
+        left, left_error = _one_sided_along(E_at, h, E0, rounding, -1, kinked)
+        slack = np.maximum(right_error, left_error)
+        value = np.where(kinked, quotients(stencil, theta, E)[0], value)
+        error = np.where(kinked, np.inf, error)
+        kinked = kinked & np.isfinite(slack)  # no smooth side found (noise): unresolved, not a kink
+        lower, upper = np.where(kinked, np.minimum(left, right) - slack, np.nan), np.where(kinked, np.maximum(left, right) + slack, np.nan)
+    return Differentiated([value], [error], [kinked], [lower], [upper])
+
+
+def _one_sided_along(E_at: Callable, h: float, E0: np.ndarray, rounding: np.ndarray, direction: int, wanted: np.ndarray):
+    """The one-sided derivative along v of each ``wanted`` element and its error:
+    the step halved until q(s), q(s/2), q(s/4) lie on one smooth piece (``_smooth``),
+    element by element (each evaluation gives every element)."""
+    value, error = np.full(E0.shape, np.nan), np.full(E0.shape, np.inf)
+    remaining, s = wanted.copy(), h
+    for halving in range(MAX_HALVINGS):
+        q = [(np.ravel(np.asarray(E_at(direction * step), dtype=np.float64)) - E0) / (direction * step) for step in (s, s / 2, s / 4)]
+        smooth = np.abs(q[0] - 3 * q[1] + 2 * q[2]) <= KINK_MARGIN * rounding / s
+        last = halving == MAX_HALVINGS - 1 or not np.any(remaining & ~smooth)
+        done = remaining & smooth
+        value[done], error[done] = q[1][done], np.abs(q[0] - q[1])[done] + 2 * rounding[done] / s
+        remaining &= ~done  # at the last halving, what is left never lay on one smooth piece: error stays inf
+        if last:
+            break
+        s = s / 2
+    return value, error
