@@ -4,8 +4,12 @@
     check_network_gradients(mlp, params, X, Y, grads)  # a network's ∂E/∂(W^l, b^l)
     check_projections(mlp, params, X, Y, grads)     # a network too large for elementwise checks
 
-Each builds a problem (``oracles.problems``) and calls ``judge``: every chosen
-oracle answers it, each answer is compared with the claimed gradient
+Products with a cotangent or a tangent, Jacobians, Hessian–vector products
+(``oracles.derivatives``), layers (``oracles.layers``) and custom autograd
+rules (``oracles.rules``) are entry points on the same engine.
+
+Each builds a problem (``oracles.problems``) and calls ``judge_problem``: every
+chosen oracle answers it, each answer is compared with the claimed derivative
 (``oracles.comparison``), and the comparisons make one ``Verdict``.  An oracle
 that cannot run on the problem is reported as skipped, with the reason.
 Every one has an ``assert_`` form for pytest that raises with the worst
@@ -19,17 +23,22 @@ element named.
   leaky_relu), so the exact oracles are skipped with that reason and the
   kink-aware numerical oracle decides: a value between the one-sided
   derivatives passes.
+* A function's kinks are not known beforehand: the numerical oracles find
+  them element by element from its values (``oracles.numerical.stencils.jumped``),
+  and every oracle judges such an element by the one-sided derivatives found
+  there (``_kinks_found``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from oracles import trees
+from oracles import arguments, trees
 from oracles.comparison import Answer, asserting, disagreeing, element_scales, judge
 from oracles.frameworks import OracleCannotRun
 from oracles.numerical import stencils
@@ -39,7 +48,7 @@ from oracles.registry import DEFAULT_ORACLES, ORACLES, check_oracle_names
 from oracles.tolerances import tolerance_for
 from oracles.verdict import Dispute, Verdict
 from reference.mlp import MLP, Params
-from reference.validation import check_array, check_grads, check_network_inputs
+from reference.validation import check_grads, check_network_inputs
 
 def judge_problem(
     problem,
@@ -63,6 +72,7 @@ def judge_problem(
             answers[name] = ORACLES[name].answer(problem)
         except OracleCannotRun as why:
             skipped.append((name, str(why)))
+    answers = _kinks_found(problem, answers)
     terms, rounding, rigorous = rounding_terms(problem, answers)
     answers, disputes = _arbitrate(problem, answers, ours, implementation, terms, rigorous)
     comparisons, resolved_by_any = [], None
@@ -100,14 +110,12 @@ def rounding_terms(problem, answers: dict[str, Answer]) -> tuple[list[np.ndarray
     * Otherwise none (the floor stands in)."""
     if isinstance(problem, NetworkProblem):
         return problem.terms(), "from a backward pass on magnitudes", True
-    if not isinstance(problem, FunctionProblem):
-        return None, "", False
     exact = [answers[name].flat("gradients") for name in answers if not ORACLES[name].numerical]
     pieces = [
         _evidence(a, b, float(np.finfo(np.float64).eps), SPREAD_LIMIT) for i, a in enumerate(exact) for b in exact[i + 1:]
     ]
     sources = ["the spread of the exact oracles"] if pieces else []
-    if problem.takes_xp:
+    if problem.forms.runs_on("torch"):
         torch = ORACLES["torch"]
         try:
             g64 = (answers["torch"] if "torch" in answers else torch.answer(problem)).flat("gradients")
@@ -116,10 +124,49 @@ def rounding_terms(problem, answers: dict[str, Answer]) -> tuple[list[np.ndarray
             sources.append("torch.autograd in float32 (2²⁹ × float64's rounding)")
         except (OracleCannotRun, ImportError):  # no float32 run: no evidence from it
             pass
+    if pieces:  # at an element judged by one-sided derivatives, the oracles' spread is a convention, not rounding
+        kinked = _kinked(answers, pieces[0])
+        pieces = [[np.where(k, 0.0, t) for t, k in zip(piece, kinked)] for piece in pieces]
     if not pieces:
         return None, "", False
     terms = [np.max(np.stack(leaf), axis=0) for leaf in zip(*pieces)]
     return terms, "estimated from " + " and ".join(sources), False
+
+
+def _kinked(answers: dict[str, Answer], like: list[np.ndarray]) -> list[np.ndarray]:
+    """Per leaf, the elements judged by one-sided derivatives (``_kinks_found``): no rounding evidence there."""
+    for answer in answers.values():
+        if answer.kinked is not None:
+            return [np.asarray(k, dtype=bool) for k in answer.flat("kinked")]
+    return [np.zeros(np.shape(t), dtype=bool) for t in like]
+
+
+def _kinks_found(problem, answers: dict[str, Answer]) -> dict[str, Answer]:
+    """For a function, whose kinks are not known beforehand (a network's are:
+    ``_kink_policy``), the numerical oracles find them element by element
+    (``stencils.jumped``): where one found its stencil crossing a kink — relu
+    at 0, a tie in a max, abs at 0 — the derivative is a convention (jax.grad
+    and torch.autograd each take their own) or the stencil straddles it, so
+    every oracle judges that element by the one-sided derivatives found there
+    (the union of the brackets found), and the comparisons report it as
+    not differentiable here."""
+    if isinstance(problem, NetworkProblem):
+        return answers
+    found = [a for name, a in answers.items() if ORACLES[name].numerical and a.kinked is not None]
+    if not found:
+        return answers
+    kinked = [np.logical_or.reduce([np.asarray(k, dtype=bool) for k in leaf]) for leaf in zip(*(a.flat("kinked") for a in found))]
+    if not any(np.any(k) for k in kinked):
+        return answers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN where no oracle bracketed an element
+        lower = [np.where(k, np.fmin.reduce([np.asarray(l, np.float64) for l in leaf]), np.nan) for k, leaf in zip(kinked, zip(*(a.flat("lower") for a in found)))]
+        upper = [np.where(k, np.fmax.reduce([np.asarray(u, np.float64) for u in leaf]), np.nan) for k, leaf in zip(kinked, zip(*(a.flat("upper") for a in found)))]
+    unflatten = problem.layout.unflatten
+    return {
+        name: Answer(a.oracle, a.layout, a.gradients, a.errors, unflatten(kinked), unflatten(lower), unflatten(upper))
+        for name, a in answers.items()
+    }
 
 
 def _evidence(first: Sequence[np.ndarray], second: Sequence[np.ndarray], eps: float, limit: float) -> list[np.ndarray]:
@@ -145,6 +192,8 @@ def _truth(problem, element: tuple[int, tuple[int, ...]], allowed: float):
     too small for them (50 resolve ~1e-27 · |E|); the record, or None and why not."""
     from oracles.arbitration import arbitrate  # mpmath is loaded only when oracles disagree
 
+    if problem.mode != "gradient":
+        return None, f"arbitration in mpmath covers gradients, not a {problem.mode}"
     for digits in ARBITRATION_DIGITS:
         try:
             (record,) = arbitrate(problem, [element], digits=digits)
@@ -191,6 +240,7 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
     for i, first in enumerate(exact):
         for second in exact[i + 1:]:
             disputed = [d | m for d, m in zip(disputed, disagreeing(flat[first], flat[second], tolerance, terms, rigorous))]
+    disputed = [d & ~k for d, k in zip(disputed, _kinked(answers, disputed))]  # a kink's convention is no dispute
     elements = [(leaf, tuple(int(i) for i in index)) for leaf, d in enumerate(disputed) for index in np.argwhere(d)]
     if not elements:
         return answers, []
@@ -209,14 +259,18 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
             values += ((implementation, float(np.asarray(ours[leaf])[index])),)
         element = trees.element(names[leaf], index)
         record, reason = (None, too_many) if too_many else _truth(problem, (leaf, index), allowed[leaf][index])
-        if record is None:
+        if record is not None:
+            truth, how = record.value, f"mpmath ({record.digits} digits)"
+        else:
+            truth, how = _confirmed(answers, {name: flat[name][leaf][index] for name in exact}, leaf, index, allowed[leaf][index])
+        if truth is None:
             unresolved[leaf][index] = np.inf
             disputes.append(Dispute(element, values, None, (), reason))
             continue
-        wrong = tuple(name for name in exact if not abs(flat[name][leaf][index] - record.value) <= allowed[leaf][index])
+        wrong = tuple(name for name in exact if not abs(flat[name][leaf][index] - truth) <= allowed[leaf][index])
         for name in exact:  # every exact oracle's value there is replaced by the truth, so none can blame
-            patched[name][leaf][index] = record.value
-        disputes.append(Dispute(element, values, record.value, wrong, f"mpmath ({record.digits} digits)"))
+            patched[name][leaf][index] = truth
+        disputes.append(Dispute(element, values, truth, wrong, how))
     for name in exact:
         answer = answers[name]
         errors = answer.flat("errors")
@@ -226,6 +280,27 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
             answer.kinked, answer.lower, answer.upper,
         )
     return answers, disputes
+
+
+def _confirmed(answers: dict[str, Answer], exact: dict[str, float], leaf: int, index: tuple[int, ...], allowed: float) -> tuple[float | None, str]:
+    """Where mpmath cannot decide a dispute (an f it cannot evaluate: ``xp.var``,
+    say), a numerical oracle that resolved the element can, when the exact
+    oracles split into those within its error estimate of it and those ten
+    times farther: the value of the first of the former stands, and the others
+    are shown wrong.  ``(None, "")`` where no numerical oracle separates them."""
+    for name, answer in answers.items():
+        if not ORACLES[name].numerical or answer.errors is None:
+            continue
+        if answer.kinked is not None and answer.flat("kinked")[leaf][index]:
+            continue
+        value, error = float(answer.flat("gradients")[leaf][index]), float(answer.flat("errors")[leaf][index])
+        if not (math.isfinite(value) and math.isfinite(error)):
+            continue
+        near = [party for party, v in exact.items() if abs(v - value) <= error + allowed]
+        far = [party for party, v in exact.items() if abs(v - value) > 10 * (error + allowed)]
+        if near and far and len(near) + len(far) == len(exact):
+            return exact[near[0]], f"{name} ({value:.6e} ± {error:.1e}) confirms {', '.join(near)}"
+    return None, ""
 
 
 def _kink_policy(problem, chosen: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -297,67 +372,25 @@ assert_network_gradients = asserting(check_network_gradients)
 # --- any function -------------------------------------------------------------------------------
 
 
-def _arguments(x: Any) -> tuple[tuple, list[str]]:
-    """The positional arguments and their root names."""
+def _arguments(x: Any, f: Callable) -> tuple[tuple, list[str]]:
+    """The positional arguments and their names (f's parameter names)."""
     if isinstance(x, tuple) and not hasattr(x, "_fields"):
         if not x:
             raise ValueError("x must hold at least one argument; got an empty tuple")
-        return x, [f"args[{i}]" for i in range(len(x))]
-    return (x,), ["x"]
+        return x, arguments.roots(f, len(x))
+    return (x,), arguments.roots(f, 1)
 
 
-def _check_argnums(argnums: Any, count: int) -> tuple[tuple[int, ...], bool]:
-    """The chosen argument positions, and whether one gradient (not a tuple) is expected."""
-    single = not isinstance(argnums, (tuple, list))
-    numbers = (argnums,) if single else tuple(argnums)
-    if not numbers:
-        raise ValueError("argnums must name at least one argument; got ()")
-    for n in numbers:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-            raise TypeError(f"argnums must be an int or a tuple of ints; got {argnums!r}")
-        if not -count <= n < count:
-            raise ValueError(f"argnums={argnums!r} is out of range: x holds {count} argument(s) (a tuple x is the positional arguments)")
-    normalised = tuple(int(n) % count for n in numbers)
-    if len(set(normalised)) != len(normalised):
-        raise ValueError(f"argnums={argnums!r} names an argument twice")
-    return normalised, single
-
-
-def _check_leaf(path: str, leaf: Any, differentiated: bool) -> None:
-    """A leaf of x: a float32/float64 array (integer data may ride along undifferentiated)."""
-    if leaf is None:
-        return
-    if not isinstance(leaf, np.ndarray):
-        raise TypeError(f"x leaf {path} must be a float32 or float64 numpy.ndarray; got {type(leaf).__name__}")
-    if differentiated and leaf.dtype not in (np.float32, np.float64):
-        raise TypeError(f"x leaf {path} must be float32 or float64 to be differentiated; got dtype {leaf.dtype}")
-    if leaf.dtype.kind not in "biuf" or (leaf.dtype.kind == "f" and leaf.dtype not in (np.float32, np.float64)):
-        raise TypeError(f"x leaf {path} must be float32 or float64 (or integer data not differentiated); got dtype {leaf.dtype}")
-    if leaf.dtype.kind == "f":
-        check_array(leaf, f"x leaf {path}", None, symbol=path)
-
-
-def _gradient_leaves(gradient: Any, problem: FunctionProblem, argnums: tuple[int, ...], single: bool) -> list[np.ndarray]:
-    """Our gradient's leaves, in the problem's leaf order, checked against the arguments."""
-    if single:
-        gradient = (gradient,)
-    elif not isinstance(gradient, (tuple, list)) or len(gradient) != len(argnums):
-        raise ValueError(f"grad must return a tuple of {len(argnums)} gradients for argnums={argnums!r}; got {type(gradient).__name__}")
-    leaves = []
-    for n, g in zip(argnums, gradient):
-        for path, arg_leaf, g_leaf in trees.matched(problem.args[n], g, problem.roots[n], "grad's result"):
-            if isinstance(g_leaf, np.floating):
-                g_leaf = np.asarray(g_leaf)
-            if not isinstance(g_leaf, np.ndarray):
-                raise TypeError(f"grad's result at {path} must be a numpy.ndarray; got {type(g_leaf).__name__}")
-            if g_leaf.dtype not in (np.float32, np.float64):
-                raise TypeError(f"grad's result at {path} must be float32 or float64; got dtype {g_leaf.dtype}")
-            if g_leaf.shape != arg_leaf.shape:
-                raise ValueError(f"grad's result at {path} has shape {g_leaf.shape}, but the argument {path} has shape {arg_leaf.shape}")
-            leaves.append(g_leaf)
-    if not leaves:
-        raise ValueError(f"the arguments chosen by argnums={argnums!r} hold no arrays to differentiate")
-    return leaves
+def _check_data(args: tuple, names: Sequence[str], argnums: tuple[int, ...]) -> None:
+    """Arguments not differentiated by check_gradient: arrays (integer data may ride along), None."""
+    for n, (a, root) in enumerate(zip(args, names)):
+        if n in argnums:
+            continue
+        for path, leaf in trees.leaves(a, root):
+            if leaf is not None and not (isinstance(leaf, np.ndarray) and leaf.dtype.kind in "biuf"):
+                raise TypeError(f"argument {path} must be a numpy.ndarray (float, or integer data not differentiated); got {arguments._kind(leaf)}")
+            if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f" and leaf.dtype not in (np.float32, np.float64):
+                raise TypeError(f"argument {path} must be float32 or float64; got dtype {leaf.dtype}")
 
 
 def check_gradient(
@@ -390,19 +423,19 @@ def check_gradient(
     check_callable(f, "f")
     check_callable(grad, "grad")
     _check_implementation(implementation)
-    args, roots = _arguments(x)
-    chosen_argnums, single = _check_argnums(argnums, len(args))
+    args, roots = _arguments(x, f)
+    chosen_argnums, single = arguments.check_argnums(argnums, len(args))
     chosen = check_oracle_names(oracles)
-    for n, (a, root) in enumerate(zip(args, roots)):
-        for path, leaf in trees.leaves(a, root):
-            _check_leaf(path, leaf, n in chosen_argnums)
+    arguments.check_leaves(args, roots, chosen_argnums)
+    _check_data(args, roots, chosen_argnums)
 
     def copies() -> tuple:
         return tuple(trees.map_leaves(a, lambda _, leaf: leaf.copy(), r) for a, r in zip(args, roots))
 
     scalar(f(*copies(), **({"xp": np} if takes_xp(f) else {})), "f")
     problem = FunctionProblem(f, args, roots, chosen_argnums)
-    ours = _gradient_leaves(grad(*copies(), **({"xp": np} if takes_xp(grad) else {})), problem, chosen_argnums, single)
+    like = [(problem.args[n], roots[n]) for n in chosen_argnums]
+    ours = arguments.returned(grad(*copies(), **({"xp": np} if takes_xp(grad) else {})), like, single, "grad")
     dtype = np.dtype(np.float32) if any(g.dtype == np.float32 for g in ours) else np.dtype(np.float64)
     note = ""
     if dtype == np.float32 or any(leaf is not None and leaf.dtype == np.float32 for a, r in zip(args, roots) for _, leaf in trees.leaves(a, r)):

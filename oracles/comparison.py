@@ -128,7 +128,8 @@ class Comparison:
         if self.rounding:
             text += f"; {w.element}'s rounding bound {w.bound:.3e} ({self.rounding})"
         if w.kinked_worst:
-            text += f"; {w.element} is not differentiable here and {w.actual!r} lies outside its one-sided derivatives"
+            where = "outside" if w.error > self.tolerance.limit else "within"
+            text += f"; {w.element} is not differentiable here and {w.actual!r} lies {where} its one-sided derivatives"
         if self.kinks:
             text += f"; {self.kinks} element(s) not differentiable here, judged by their one-sided derivatives"
         if self.unresolved:

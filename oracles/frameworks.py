@@ -85,6 +85,7 @@ class Framework:
     constant: Callable[[np.ndarray, Any], Any]  # (NumPy array, an array like the parameters) -> array
     fused: Mapping[tuple[str, str], Callable[[Any, Any], Any]] = field(default_factory=dict)  # (output, loss) -> (z, y) -> J
     namespace: str = ""  # how a user's f sees xp, for messages: "jax.numpy", "torch", "numpy"
+    gradient: Callable[[Callable], Callable] | None = None  # fn ↦ its gradient function, where the framework differentiates
 
     def activation(self, name: str) -> Callable:
         """This framework's own activation, or a user-registered one in its namespace."""

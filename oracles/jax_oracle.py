@@ -65,6 +65,7 @@ JAX = Framework(
         ("softmax", "cross_entropy"): lambda z, y: -jnp.sum(y * jax.nn.log_softmax(z, axis=-1), axis=-1),
     },
     namespace="jax.numpy",
+    gradient=jax.grad,
 )
 
 _COMPILED: dict = {}  # problem.key -> jax.jit(jax.grad(fn)); the oldest dropped past CACHE_SIZE
@@ -85,6 +86,16 @@ def _gradient(problem, fn: Callable, jit: bool) -> Callable:
     return _COMPILED[problem.key]
 
 
+def _convert(array, device=None):
+    return jax.device_put(jnp.asarray(array), device)
+
+
+def _converted(data, device=None):
+    """The NumPy arrays in ``data`` as JAX arrays, leaf by leaf (the caller's structure — dict
+    key order — kept as it is); anything else (a layer's settings) as it is."""
+    return trees.map_leaves(data, lambda _, leaf: _convert(leaf, device) if isinstance(leaf, np.ndarray) else leaf, "data")
+
+
 def prepare(problem, device=None, jit: bool = True) -> Callable[[], list]:
     """The gradient on inputs already converted (and placed on ``device``, a
     ``jax.Device``; default JAX's): call it to compute, get JAX arrays, ready.
@@ -92,11 +103,7 @@ def prepare(problem, device=None, jit: bool = True) -> Callable[[], list]:
     with jax_float64():
         fn, data = problem.function(JAX)
 
-        def convert(_, array):  # leaf by leaf: the caller's structure (dict key order) is kept as it is
-            return jax.device_put(jnp.asarray(array), device)
-
-        leaves = [convert(None, leaf) for leaf in problem.leaves]
-        data = trees.map_leaves(data, convert, "data")
+        leaves, data = [_convert(leaf, device) for leaf in problem.leaves], _converted(data, device)
     gradient = _gradient(problem, fn, jit)
 
     def call() -> list:
@@ -114,4 +121,19 @@ def prepare(problem, device=None, jit: bool = True) -> Callable[[], list]:
 def answer(problem) -> Answer:
     """``jax.grad`` of the problem, as NumPy arrays shaped like its leaves."""
     values = [np.array(g) for g in prepare(problem)()]
+    return Answer("jax", problem.layout, problem.layout.unflatten(values))
+
+
+def tangent(problem) -> Answer:
+    """``jax.jvp`` of the problem's outputs along its tangent (forward mode), as NumPy arrays."""
+    with jax_float64():
+        fn, data = problem.function(JAX)
+        leaves, tangents, data = [_convert(l) for l in problem.leaves], [_convert(t) for t in problem.tangent], _converted(data)
+        try:
+            _, out = jax.jvp(lambda *moved: fn(list(moved), data), tuple(leaves), tuple(tangents))
+        except OracleCannotRun:
+            raise
+        except Exception as error:  # noqa: BLE001 — reported as why this oracle could not run
+            raise OracleCannotRun(f"jax.jvp failed: {describe(error)}") from error
+        values = [np.array(o) for o in out]
     return Answer("jax", problem.layout, problem.layout.unflatten(values))

@@ -1,9 +1,11 @@
-"""The oracles: each a name, its kind (its row of the tolerance table) and the
-callable that answers a problem (``oracles.problems``) with an ``Answer``;
+"""The oracles: each a name, its kind (its row of the tolerance table) and,
+for each mode of problem (``oracles.problems``: a gradient, a product with a
+tangent, a Jacobian), the callable that answers it with an ``Answer``;
 and ``answer``/``gradients`` to ask one of them about a network.
 
 Adding an oracle is one entry here; every check, test and the report iterate
-over ``ORACLES``.  The framework oracles' modules import JAX and torch, which
+over ``ORACLES``.  A Jacobian is answered the same way by every oracle, one
+column (a product with a tangent) at a time (``_columns``).  The framework oracles' modules import JAX and torch, which
 take seconds: their entries load them on first use, so ``import oracles``
 stays fast.
 """
@@ -11,12 +13,13 @@ stays fast.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
 from oracles import numerical
 from oracles.comparison import Answer
+from oracles.frameworks import OracleCannotRun
 from oracles.problems import NetworkProblem
 from oracles.numerical.stencils import CENTRAL, COMPLEX_STEP, RICHARDSON
 from oracles.tolerances import ORACLE_KINDS
@@ -29,8 +32,14 @@ class Oracle:
     name: str
     kind: str  # key into the tolerance table
     summary: str
-    answer: Callable[..., Answer]  # (problem, **options) -> Answer
+    modes: Mapping[str, Callable[..., Answer]]  # problem.mode -> (problem, **options) -> Answer
     numerical: bool  # a numerical oracle: error estimates, and kink brackets where it sees kinks
+
+    def answer(self, problem, **options) -> Answer:
+        """This oracle's answer to ``problem``, by its way of computing ``problem.mode``."""
+        if problem.mode not in self.modes:
+            raise OracleCannotRun(f"{self.name} has no way to compute a {problem.mode}")
+        return self.modes[problem.mode](problem, **options)
 
 
 def _jax(problem, **options) -> Answer:
@@ -40,6 +49,12 @@ def _jax(problem, **options) -> Answer:
     return jax_oracle.answer(problem, **options)
 
 
+def _jax_tangent(problem, **options) -> Answer:
+    from oracles import jax_oracle
+
+    return jax_oracle.tangent(problem, **options)
+
+
 def _torch(problem, **options) -> Answer:
     """``oracles.torch_oracle.answer``; torch is imported on the first call."""
     from oracles import torch_oracle
@@ -47,24 +62,43 @@ def _torch(problem, **options) -> Answer:
     return torch_oracle.answer(problem, **options)
 
 
-def _oracle(name: str, summary: str, answer: Callable[..., Answer], numerical_: bool = False) -> Oracle:
-    return Oracle(name, ORACLE_KINDS[name], summary, answer, numerical_)
+def _torch_tangent(problem, **options) -> Answer:
+    from oracles import torch_oracle
+
+    return torch_oracle.tangent(problem, **options)
+
+
+def _columns(name: str, tangent: Callable[..., Answer]) -> Callable[..., Answer]:
+    """A Jacobian by ``tangent``, one column per input element (``JacobianProblem.columns``)."""
+
+    def jacobian(problem, **options) -> Answer:
+        return problem.assemble(name, [(block, index, tangent(column, **options)) for block, index, column in problem.columns()])
+
+    return jacobian
+
+
+def _oracle(name: str, summary: str, gradient: Callable[..., Answer], tangent: Callable[..., Answer], numerical_: bool = False) -> Oracle:
+    modes = {"gradient": gradient, "tangent": tangent, "jacobian": _columns(name, tangent)}
+    return Oracle(name, ORACLE_KINDS[name], summary, modes, numerical_)
 
 
 ORACLES: dict[str, Oracle] = {
     oracle.name: oracle
     for oracle in (
-        _oracle("jax", "jax.grad of an independent JAX forward pass", _jax),
-        _oracle("torch", "torch.autograd, float64 on the CPU by default", _torch),
+        _oracle("jax", "jax.grad / jax.jvp of an independent JAX forward pass", _jax, _jax_tangent),
+        _oracle("torch", "torch.autograd / torch.func.jvp, float64 on the CPU by default", _torch, _torch_tangent),
         _oracle(
             "complex_step", "Im E(θ + ih)/h, h = 1e-30, of an independent complex-safe forward pass",
-            numerical.oracle(COMPLEX_STEP),
+            numerical.oracle(COMPLEX_STEP), numerical.tangent_oracle(COMPLEX_STEP),
         ),
         _oracle(
             "richardson", "central differences extrapolated twice (h, h/2, h/4), with error estimates",
-            numerical.oracle(RICHARDSON), numerical_=True,
+            numerical.oracle(RICHARDSON), numerical.tangent_oracle(RICHARDSON), numerical_=True,
         ),
-        _oracle("central", "central differences of reference.loss, with error estimates", numerical.oracle(CENTRAL), numerical_=True),
+        _oracle(
+            "central", "central differences of reference.loss, with error estimates",
+            numerical.oracle(CENTRAL), numerical.tangent_oracle(CENTRAL), numerical_=True,
+        ),
     )
 }
 

@@ -10,8 +10,10 @@ float32, and the caller's settings are restored afterwards.
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -44,6 +46,7 @@ TORCH = Framework(
         ("softmax", "cross_entropy"): lambda z, y: -torch.sum(y * torch.log_softmax(z, dim=-1), dim=-1),
     },
     namespace="torch",
+    gradient=torch.func.grad,
 )
 
 
@@ -59,13 +62,18 @@ def _tensor(array, where: torch.device, differentiated: bool = False) -> torch.T
     return torch.tensor(array, device=where, requires_grad=differentiated)
 
 
+def _converted(data, where: torch.device):
+    """The NumPy arrays in ``data`` as tensors; anything else (a layer's settings) as it is."""
+    return trees.map_leaves(data, lambda _, leaf: _tensor(leaf, where) if isinstance(leaf, np.ndarray) else leaf, "data")
+
+
 def prepare(problem, device: str = "cpu") -> Callable[[], list]:
     """The gradient on tensors already on ``device``: call it to compute
     (waiting for the GPU), get tensors shaped like the problem's leaves."""
     where = resolve_device(device)
     fn, data = problem.function(TORCH)
     leaves = [_tensor(leaf, where, differentiated=True) for leaf in problem.leaves]
-    data = trees.map_leaves(data, lambda _, leaf: _tensor(leaf, where), "data")
+    data = _converted(data, where)
 
     def call() -> list:
         with torch_full_precision():
@@ -93,4 +101,24 @@ def prepare(problem, device: str = "cpu") -> Callable[[], list]:
 def answer(problem, device: str = "cpu") -> Answer:
     """``torch.autograd`` of the problem, as NumPy arrays shaped like its leaves."""
     values = [g.detach().cpu().numpy().copy() for g in prepare(problem, device)()]
+    return Answer("torch", problem.layout, problem.layout.unflatten(values))
+
+
+def tangent(problem, device: str = "cpu") -> Answer:
+    """``torch.func.jvp`` of the problem's outputs along its tangent (forward mode), as NumPy arrays."""
+    where = resolve_device(device)
+    fn, data = problem.function(TORCH)
+    leaves = tuple(_tensor(leaf, where) for leaf in problem.leaves)
+    tangents = tuple(_tensor(t, where) for t in problem.tangent)
+    data = _converted(data, where)
+    with torch_full_precision(), warnings.catch_warnings():
+        # torch.func.jvp's first call scripts a helper with the deprecated torch.jit.script: not the caller's concern
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated", category=DeprecationWarning)
+        try:
+            _, out = torch.func.jvp(lambda *moved: tuple(fn(list(moved), data)), leaves, tangents)
+        except OracleCannotRun:
+            raise
+        except Exception as error:  # noqa: BLE001 — reported as why this oracle could not run
+            raise OracleCannotRun(f"torch.func.jvp failed: {describe(error)}") from error
+    values = [o.detach().cpu().numpy().copy() for o in out]
     return Answer("torch", problem.layout, problem.layout.unflatten(values))

@@ -80,9 +80,20 @@ def matched(argument: Any, gradient: Any, path: str, who: str) -> Iterator[tuple
     yield path, argument, gradient
 
 
+QUALIFIER = " @ "  # a leaf named "x @ cotangent 2" has elements "x[3, 1] @ cotangent 2"
+
+
+def qualified(name: str, where: str) -> str:
+    """``name`` qualified by ``where`` (which cotangent, which tangent), or as it is."""
+    return f"{name}{QUALIFIER}{where}" if where else name
+
+
 def element(name: str, index: Sequence[int]) -> str:
-    """``W^2[3, 1]``; a 0-d leaf is named by its name alone."""
-    return f"{name}[{', '.join(str(int(i)) for i in index)}]" if len(index) else name
+    """``W^2[3, 1]``; a 0-d leaf is named by its name alone; a qualified leaf's
+    qualifier follows the index (``x[3, 1] @ cotangent 2``)."""
+    base, qualifier, where = name.partition(QUALIFIER)
+    indexed = f"{base}[{', '.join(str(int(i)) for i in index)}]" if len(index) else base
+    return indexed + qualifier + where
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ compared, every comparison agrees and every element was judged.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Sequence
 
 from oracles.comparison import Comparison
 
@@ -92,7 +94,10 @@ class Verdict:
         elif status == "NOT CHECKED":
             head = "NOT CHECKED: no oracle could run"
         else:
-            head = f"{status} against {', '.join(self.oracles_ran)}"
+            head = f"{status} against {', '.join(c.oracle for c in self.comparisons if c.compared)}"
+        idle = [c.oracle for c in self.comparisons if not c.compared]
+        if idle:
+            head += f" ({', '.join(idle)} judged no element: each left every element unresolved)"
         lines = [f"{self.implementation}: {head}"]
         if not self.ok and self.worst is not None and not self.worst.ok:
             lines.append(f"  worst: {self.worst.element} (by {self.worst.oracle})")
@@ -110,3 +115,28 @@ class Verdict:
 
     def __str__(self) -> str:
         return self.message()
+
+
+def joined(verdicts: Sequence[Verdict], note: str = "") -> Verdict:
+    """One verdict from the verdicts of several probes of one implementation
+    (cotangents, tangents): per reference, one comparison over all their
+    elements (each probe's leaves already qualified: ``x[3, 1] @ cotangent 2``);
+    a reference skipped by any probe is listed once per reason."""
+    if len(verdicts) == 1:
+        return dataclasses.replace(verdicts[0], note="; ".join(n for n in (verdicts[0].note, note) if n))
+    by_reference: dict[str, list[Comparison]] = {}
+    for verdict in verdicts:
+        for comparison in verdict.comparisons:
+            by_reference.setdefault(comparison.oracle, []).append(comparison)
+    comparisons = []
+    for parts in by_reference.values():
+        worst = max(parts, key=lambda c: c.error)
+        comparisons.append(dataclasses.replace(
+            worst, ok=all(c.ok for c in parts), leaves=tuple(leaf for c in parts for leaf in c.leaves),
+            rounding=next((c.rounding for c in parts if c.rounding), ""),
+        ))
+    notes = dict.fromkeys(n for n in [v.note for v in verdicts] + [note] if n)
+    return Verdict(
+        verdicts[0].implementation, tuple(comparisons), tuple(dict.fromkeys(s for v in verdicts for s in v.skipped)), "; ".join(notes),
+        tuple(e for v in verdicts for e in v.unjudged), sum(v.elements for v in verdicts), tuple(d for v in verdicts for d in v.disputes),
+    )

@@ -2,8 +2,10 @@
 complex step (``stencils``, each written once), evaluated by a plain loop or
 by a network's batched forward passes (``evaluators``).
 
-``answer(stencil, problem)`` is the oracle: the problem says where E is
-evaluated (``problem.evaluator``), the stencil how it is combined.
+``answer(stencil, problem)`` is the oracle for a gradient: the problem says
+where E is evaluated (``problem.evaluator``), the stencil how it is combined;
+``tangent(stencil, problem)`` for a product with a tangent: the stencil along
+the tangent's line (``problem.line``), every output element at once.
 ``batched=False`` gives the plain one-element-at-a-time loop, kept as the
 cross-check of the batches and the benchmark's baseline.
 """
@@ -11,7 +13,9 @@ cross-check of the batches and the benchmark's baseline.
 from __future__ import annotations
 
 from oracles.comparison import Answer
-from oracles.numerical.stencils import CENTRAL, COMPLEX_STEP, RICHARDSON, Stencil, differentiate
+import numpy as np
+
+from oracles.numerical.stencils import CENTRAL, COMPLEX_STEP, RICHARDSON, Stencil, along_elements, differentiate
 
 STENCILS: dict[str, Stencil] = {s.name: s for s in (COMPLEX_STEP, RICHARDSON, CENTRAL)}
 
@@ -39,4 +43,32 @@ def oracle(stencil: Stencil):
 
     run.__name__ = stencil.name
     run.__doc__ = f"The {stencil.name} oracle: ``numerical.answer`` with the {stencil.name} stencil."
+    return run
+
+
+def tangent(stencil: Stencil, problem) -> Answer:
+    """``stencil``'s answer for the product of f's Jacobian with ``problem.tangent``:
+    every output element differentiated along the line x + t v, with error
+    estimates and, where the line crosses a kink, one-sided brackets."""
+    flat = along_elements(stencil, problem.line(stencil), find_kinks=not stencil.complex)
+    sizes = [int(np.prod(shape)) for shape in problem.out_shapes]
+    cuts = np.cumsum(sizes)[:-1]
+
+    def shaped(items):
+        if items is None:
+            return None
+        return problem.layout.unflatten([part.reshape(shape) for part, shape in zip(np.split(items[0], cuts), problem.out_shapes)])
+
+    return Answer(
+        stencil.name, problem.layout, shaped(flat.values), shaped(flat.errors), shaped(flat.kinked), shaped(flat.lower), shaped(flat.upper),
+    )
+
+
+def tangent_oracle(stencil: Stencil):
+    """The registry's callable for ``stencil``'s products with a tangent."""
+
+    def run(problem, **options) -> Answer:
+        return tangent(stencil, problem, **options)
+
+    run.__name__ = f"{stencil.name}_tangent"
     return run
