@@ -1,7 +1,11 @@
-"""The same gradients by other means — ``jax.grad``, ``torch.autograd``, the
-complex step, Richardson extrapolation, central differences — and one engine
-that judges a claimed gradient against them: one problem, one comparison per
-oracle, one verdict (``oracles.checks``).
+"""The same derivatives by other means — ``jax.grad``/``jax.jvp``,
+``torch.autograd``/``torch.func``, the complex step, Richardson extrapolation,
+central differences — and one engine that judges a claimed derivative against
+them: one problem, one comparison per oracle, one verdict (``oracles.checks``).
+Gradients (``check_gradient``, ``check_network_gradients``), products with a
+cotangent or a tangent, Jacobians and Hessian–vector products
+(``oracles.derivatives``), layers (``oracles.layers``) and custom autograd
+rules (``oracles.rules``) all go through it.
 
 No setting of JAX or torch is changed by any call beyond its own duration
 (``reference.precision``).
@@ -16,6 +20,9 @@ from oracles.checks import (
     check_projections,
 )
 from oracles.comparison import Answer, Comparison, assert_agree, compare
+from oracles.derivatives import assert_hvp, assert_jacobian, assert_jvp, assert_vjp, check_hvp, check_jacobian, check_jvp, check_vjp
+from oracles.layers import assert_layer, check_layer, object_layer
+from oracles.rules import assert_custom_vjp, assert_torch_function, check_custom_vjp, check_torch_function
 from oracles.frameworks import OracleCannotRun
 from oracles.golden import GoldenConfig, assert_golden, compare_golden, golden_inputs, load_golden, save_golden
 from oracles.registration import RegistrationError, register_activation, register_loss
@@ -42,13 +49,27 @@ __all__ = [
     "Verdict",
     "answer",
     "assert_agree",
+    "assert_custom_vjp",
     "assert_golden",
     "assert_gradient",
+    "assert_hvp",
+    "assert_jacobian",
+    "assert_jvp",
+    "assert_layer",
     "assert_network_gradients",
     "assert_projections",
+    "assert_torch_function",
+    "assert_vjp",
+    "check_custom_vjp",
     "check_gradient",
+    "check_hvp",
+    "check_jacobian",
+    "check_jvp",
+    "check_layer",
     "check_network_gradients",
     "check_projections",
+    "check_torch_function",
+    "check_vjp",
     "compare",
     "compare_golden",
     "golden_inputs",
@@ -56,6 +77,7 @@ __all__ = [
     "load_golden",
     "network_terms",
     "numerical_gradients",
+    "object_layer",
     "register_activation",
     "register_loss",
     "save_golden",

@@ -10,7 +10,10 @@ differentiate it.  On registration (unless ``check=False``) the derivative is
 checked, and a wrong one is refused, with where it is wrong, and not kept:
 
 1. elementwise (activations): ``df`` against ``jax.grad`` of the user's own
-   ``f`` on a grid from −30 to 30 plus random points, kinks left out;
+   ``f`` on a grid from −30 to 30 plus random points, kinks left out; a
+   second derivative ``d2f``, where given, on the same grid as the
+   Hessian–vector product of Σ f(z_i) with v = 1 (``oracles.check_hvp``:
+   jax, torch and differences of the exact gradient);
 2. in networks: small seeded networks using the function, gradients by every
    notation that can express them, judged by every oracle
    (``check_network_gradients``).  An oracle that cannot evaluate the function
@@ -58,11 +61,13 @@ def register_activation(
     kinks: tuple[float, ...] = (),
     check: bool = True,
     replace: bool = False,
+    d2f: Callable | None = None,
 ) -> Activation:
     """Register an elementwise activation ``f(z, xp)`` with its hand-derived
-    derivative ``df(z, xp)``; checked against every oracle unless ``check=False``."""
+    derivative ``df(z, xp)`` (and optionally its second derivative
+    ``d2f(z, xp)``); checked against every oracle unless ``check=False``."""
     with provisional(ACTIVATIONS, name):
-        entry = add_activation(name, f, df, output_range=output_range, kinks=kinks, replace=replace)
+        entry = add_activation(name, f, df, output_range=output_range, kinks=kinks, replace=replace, d2f=d2f)
         if check:
             check_activation(name)
     return entry
@@ -129,12 +134,31 @@ def check_activation(name: str) -> list[Verdict]:
             f"activation {name!r}: df disagrees with jax.grad of f: at z = {float(z[judged][worst.index])!r}, df = {worst.actual!r}, "
             f"jax.grad = {worst.desired!r} (normalised error {comparison.error:.3e} vs tolerance {comparison.tolerance.limit:.0e})"
         )
+    if entry.xp_d2f is not None:
+        _check_second_derivative(name, entry, z)
     networks = [
         MLP((3, 4, 4, 2), (name, name, "identity"), "squared_error"),
         MLP((3, 4, 3), ("tanh", name), "squared_error"),
         MLP((3, 4, 3), (name, "softmax"), "cross_entropy", bias=("none", "none")),
     ]
     return _networks_check(networks)
+
+
+def _check_second_derivative(name: str, entry: Activation, z: np.ndarray) -> None:
+    """d2f as the Hessian–vector product of Σ f(z_i) along v = 1: the Hessian is
+    diagonal, so (H v)_i = f''(z_i).  Judged by every HVP oracle (``check_hvp``)."""
+    from oracles.derivatives import check_hvp  # derivatives imports the engine this module is beside
+
+    verdict = check_hvp(
+        lambda z, xp: xp.sum(entry.xp_f(z, xp)), lambda z, v: np.asarray(entry.xp_d2f(z, np), dtype=np.float64) * v, z, np.ones_like(z),
+        implementation="d2f",
+    )
+    if not {"jax", "torch"} & set(verdict.oracles_ran):
+        raise RegistrationError("neither jax nor torch could evaluate f twice: " + "; ".join(f"{o}: {why}" for o, why in verdict.skipped))
+    if not verdict.ok:
+        worst = verdict.worst
+        at = f" at z = {float(z[worst.worst.index])!r}" if worst is not None else ""
+        raise RegistrationError(f"activation {name!r}: d2f disagrees with the oracles{at}:\n{verdict.message()}")
 
 
 def check_loss(name: str) -> list[Verdict]:

@@ -72,6 +72,7 @@ class Activation:
     xp_df: Callable | None = None  # f'(z, xp)
     xp_df_from_output: Callable | None = None  # f'(z) as a function of a = f(z): (a, xp)
     xp_vjp_from_output: Callable | None = None  # softmax: (a, v, xp) -> (∂a/∂z)ᵀ v
+    xp_d2f: Callable | None = None  # f''(z, xp), where the registrant gave it (checked, not used by the notations)
 
     def __post_init__(self) -> None:
         if (self.elementwise or self.pieces) and self.df is None:

@@ -63,13 +63,17 @@ def add_activation(
     output_range: tuple[float, float] = (-math.inf, math.inf),
     kinks: tuple[float, ...] = (),
     replace: bool = False,
+    d2f: Callable | None = None,
 ) -> Activation:
     """Add an elementwise activation ``f(z, xp)`` with its hand-derived
-    derivative ``df(z, xp)`` to ``ACTIVATIONS``, unchecked; every argument is
+    derivative ``df(z, xp)`` (and, optionally, its second derivative
+    ``d2f(z, xp)``) to ``ACTIVATIONS``, unchecked; every argument is
     validated first.  ``oracles.register_activation`` is the checked form."""
     _check_name(name, ACTIVATIONS, "activation", replace)
     _check_xp_callable(f, "f", ("z",))
     _check_xp_callable(df, "df", ("z",))
+    if d2f is not None:
+        _check_xp_callable(d2f, "d2f", ("z",))
     if (
         not isinstance(output_range, tuple) or len(output_range) != 2
         or not all(isinstance(v, (int, float)) for v in output_range) or not output_range[0] < output_range[1]
@@ -85,6 +89,7 @@ def add_activation(
         kinks=tuple(float(k) for k in kinks),
         xp_f=f,
         xp_df=df,
+        xp_d2f=d2f,
     )
     ACTIVATIONS[name] = entry
     return entry

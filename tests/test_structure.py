@@ -185,6 +185,27 @@ def _jax_fast():
     return call
 
 
+class _Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def _cube():
+    @jax.custom_vjp
+    def cube(x):
+        return x**3
+
+    cube.defvjp(lambda x: (x**3, x), lambda x, g: (3 * x**2 * g,))
+    return cube
+
+
 CALLS = {
     "check_gradient": lambda tmp: lambda: oracles.check_gradient(
         lambda x, xp: xp.sum(xp.tanh(x)), lambda x, xp: 1 - xp.tanh(x) ** 2, np.linspace(-1, 1, 5)
@@ -196,6 +217,13 @@ CALLS = {
         NET, CASE.params, CASE.X, CASE.Y, reference.gradients(NET, CASE.params, CASE.X, CASE.Y)
     ),
     "compare_golden": _golden,
+    "check_vjp": lambda tmp: lambda: oracles.check_vjp(lambda x, xp: xp.tanh(x), lambda c, x: c * (1 - np.tanh(x) ** 2), np.linspace(-1, 1, 4)),
+    "check_jvp": lambda tmp: lambda: oracles.check_jvp(lambda x, xp: xp.tanh(x), lambda t, x: t * (1 - np.tanh(x) ** 2), np.linspace(-1, 1, 4)),
+    "check_jacobian": lambda tmp: lambda: oracles.check_jacobian(lambda x, xp: xp.tanh(x), lambda x: np.diag(1 - np.tanh(x) ** 2), np.linspace(-1, 1, 3)),
+    "check_hvp": lambda tmp: lambda: oracles.check_hvp(lambda x, xp: xp.sum(xp.sin(x)), lambda x, v: -np.sin(x) * v, np.linspace(-1, 1, 3)),
+    "check_layer": lambda tmp: lambda: oracles.check_layer(lambda x: (np.tanh(x), np.tanh(x)), lambda d, y: d * (1 - y * y), np.linspace(-1, 1, 4)),
+    "check_torch_function": lambda tmp: lambda: oracles.check_torch_function(_Square, torch.linspace(-1, 1, 4)),
+    "check_custom_vjp": lambda tmp: lambda: oracles.check_custom_vjp(_cube(), np.linspace(-1, 1, 4)),
     "fast.gradients on jax arrays": lambda tmp: _jax_fast(),
 }
 

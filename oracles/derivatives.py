@@ -1,0 +1,305 @@
+"""Check any hand-written derivative, not only the gradient of a scalar function:
+
+    check_vjp(f, vjp, *args)            # vjp(cotangent, *args) = ∂⟨cotangent, f(args)⟩/∂args
+    check_jvp(f, jvp, *args)            # jvp(tangent, *args)   = d/dt f(args + t·tangent) at t = 0
+    check_jacobian(f, jacobian, *args)  # jacobian(*args)       = ∂f/∂args, shaped f(args).shape + arg.shape
+    check_hvp(f, hvp, x)                # hvp(x, v)             = ∇²f(x) v, for a scalar f
+
+All run on the one engine (``oracles.checks.judge_problem``): each product is a
+problem (``oracles.problems``) that every oracle answers its own way — a
+vector–Jacobian product is the gradient of ⟨cotangent, f⟩ (``jax.vjp``'s
+reverse mode, ``torch.autograd.grad`` with the cotangent, numerical
+derivatives of the contraction); a Jacobian–vector product is a derivative
+along a line (``jax.jvp``, ``torch.func.jvp``, the stencils along the tangent,
+every output at once); a Hessian–vector product is the Jacobian–vector
+product of the gradient (``jax.jvp`` of ``jax.grad``, ``torch.func.jvp`` of
+``torch.func.grad``, and differences of the exact gradient along v).  Each
+returns one ``Verdict``.
+
+Where no cotangent or tangent is given, ``cotangents``/``tangents`` of them
+are drawn (standard Gaussian, from ``seed``) and each element is named with the
+one it was found by (``x[3, 1] @ cotangent 2``).  One random direction finds
+any error of a linear map with probability one; a second one guards against a
+derivative that is right only along the first.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from oracles import arguments, trees
+from oracles.checks import _check_implementation, judge_problem
+from oracles.comparison import asserting
+from oracles.frameworks import Framework, OracleCannotRun
+from oracles.problems import Forms, FunctionProblem, JacobianProblem, TangentProblem, copied, check_callable, takes_xp
+from oracles.registry import ORACLES, check_oracle_names
+from oracles.verdict import Verdict, joined
+
+
+def _check_count(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return value
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int; got {seed!r}")
+    return seed
+
+
+def _copies(args: tuple) -> tuple:
+    """Fresh copies of the caller's arguments, as their own functions receive them (arrays copied,
+    anything else deep-copied: a forward pass that updates its settings cannot change the caller's)."""
+    return tuple(trees.map_leaves(a, lambda _, leaf: copied(leaf), "a") for a in args)
+
+
+def _call(fn: Callable, *args) -> Any:
+    return fn(*args, xp=np) if takes_xp(fn) else fn(*args)
+
+
+def _dtype(ours: Sequence[np.ndarray], args: tuple, argnums: tuple[int, ...]) -> tuple[np.dtype, str]:
+    """float32 when the derivative or a differentiated input is float32 (judged with float32 tolerances), and the note."""
+    inputs32 = any(isinstance(leaf, np.ndarray) and leaf.dtype == np.float32 for n in argnums for _, leaf in trees.leaves(args[n], "a"))
+    if any(g.dtype == np.float32 for g in ours) or inputs32:
+        return np.dtype(np.float32), "float32 inputs evaluated by every oracle on float64 copies; judged with float32 tolerances"
+    return np.dtype(np.float64), ""
+
+
+class Prepared:
+    """What every product check needs, checked before any work: the forms of f,
+    the arguments and their names, the differentiated ones, the oracles, and
+    f's value at the point (float64, and in the caller's dtypes)."""
+
+    def __init__(self, f: Callable | Forms, args: tuple, names: Sequence[str] | None, argnums: Any, oracles: Any, implementation: str, who: str):
+        if not isinstance(f, Forms):
+            check_callable(f, "f")
+        _check_implementation(implementation)
+        if not args:
+            raise ValueError(f"{who} needs the arguments of f after the derivative: {who}(f, derivative, x, …)")
+        self.forms = f if isinstance(f, Forms) else Forms.of(f)
+        self.args = args
+        self.names = list(names) if names is not None else arguments.roots(f, len(args))
+        self.argnums, self.single = arguments.choose_argnums(argnums, args, self.names)
+        arguments.check_leaves(args, self.names, self.argnums)
+        self.oracles = check_oracle_names(oracles)
+        self.implementation = implementation
+        self.point = FunctionProblem(self.forms, args, self.names, self.argnums)  # float64 copies
+        self.output = arguments.evaluated(self.forms.numpy(*self.point.fresh()), "f")
+        self.output_as_given = arguments.evaluated(self.forms.numpy(*_copies(args)), "f")
+
+    def like_arguments(self) -> list[tuple[Any, str]]:
+        return [(self.point.args[n], self.names[n]) for n in self.argnums]
+
+    def probes(self, given: Any, count: int, seed: int, structure: Any, root: str, what: str) -> list[Any]:
+        if given is not None:
+            return [arguments.given(given, structure, root, what)]
+        return arguments.drawn(structure, _check_count(count, f"{what}s"), _check_seed(seed), root)
+
+    def judged(self, problem, ours: list[np.ndarray]) -> Verdict:
+        dtype, note = _dtype(ours, self.args, self.argnums)
+        return judge_problem(problem, ours, self.oracles, implementation=self.implementation, dtype=dtype, note=note)
+
+
+def _as_dtype_of(probe: Any, like: Any, root: str) -> Any:
+    """A probe in the dtypes of the values it stands beside (float32 outputs get a float32 cotangent)."""
+    leaves = [leaf for _, leaf in trees.leaves(like, root) if leaf is not None]
+    remaining = iter(leaves)
+    return trees.map_leaves(probe, lambda _, leaf: leaf.astype(np.asarray(next(remaining)).dtype), root)
+
+
+def _drawn_note(given: Any, count: int, seed: int, what: str) -> str:
+    return "" if given is not None else f"{count} {what}s drawn (standard Gaussian, seed {seed})"
+
+
+# --- vector–Jacobian products -------------------------------------------------------------------
+
+
+def check_vjp(
+    f: Callable,
+    vjp: Callable,
+    *args: Any,
+    cotangent: Any = None,
+    cotangents: int = 2,
+    argnums: int | tuple[int, ...] | None = None,
+    seed: int = 0,
+    oracles: Sequence[str] | None = None,
+    implementation: str = "vjp",
+    names: Sequence[str] | None = None,
+) -> Verdict:
+    """Judge the hand-written vector–Jacobian product ``vjp`` of ``f`` at ``args``.
+
+    ``f(*args)`` returns an array or a pytree of arrays (written against
+    ``xp`` — ``f(*args, xp)`` — or plain NumPy, as for ``check_gradient``);
+    ``vjp(cotangent, *args)`` returns ∂⟨cotangent, f(args)⟩/∂a for each
+    differentiated argument a: one gradient when one argument is
+    differentiated (an array's may come as a 1-tuple, as ``jax.vjp`` returns),
+    else a tuple in argument order, each shaped like its argument (dicts as dicts).
+    ``argnums``: which arguments are differentiated (default: every argument
+    that is a float array or a pytree of them; integer labels, settings dicts
+    and other data are passed as they are, a fresh copy each call).
+    ``cotangent``: shaped like f's output; without it, ``cotangents`` are drawn
+    from ``seed``.  ``names``: the arguments' names in the verdict (default:
+    f's parameter names)."""
+    check_callable(vjp, "vjp")
+    prepared = Prepared(f, args, names, argnums, oracles, implementation, "check_vjp")
+    probes = prepared.probes(cotangent, cotangents, seed, prepared.output, "out", "cotangent")
+    verdicts = []
+    for k, c in enumerate(probes, start=1):
+        problem = FunctionProblem(prepared.forms, args, prepared.names, prepared.argnums, cotangent=c, where=f"cotangent {k}" if len(probes) > 1 else "")
+        result = _call(vjp, _as_dtype_of(c, prepared.output_as_given, "out"), *_copies(args))
+        ours = arguments.returned(result, prepared.like_arguments(), prepared.single, "vjp")
+        verdicts.append(prepared.judged(problem, ours))
+    return joined(verdicts, _drawn_note(cotangent, len(probes), seed, "cotangent"))
+
+
+assert_vjp = asserting(check_vjp)
+
+
+# --- Jacobian–vector products -------------------------------------------------------------------
+
+
+def check_jvp(
+    f: Callable,
+    jvp: Callable,
+    *args: Any,
+    tangent: Any = None,
+    tangents: int = 2,
+    argnums: int | tuple[int, ...] | None = None,
+    seed: int = 0,
+    oracles: Sequence[str] | None = None,
+    implementation: str = "jvp",
+) -> Verdict:
+    """Judge the hand-written Jacobian–vector product ``jvp`` of ``f`` at ``args``.
+
+    ``jvp(tangent, *args)`` returns d/dt f(args with each differentiated
+    argument a at a + t·tangent_a) at t = 0, shaped like f's output (named
+    ``out`` in the verdict: ``out[3]``, ``out[1][0, 2]``).  ``tangent``: one
+    array (or pytree) shaped like the differentiated argument, or a tuple of
+    them in argument order when several are; without it, ``tangents`` are
+    drawn from ``seed``.  Conventions for f and ``argnums`` as ``check_vjp``."""
+    check_callable(jvp, "jvp")
+    prepared = Prepared(f, args, None, argnums, oracles, implementation, "check_jvp")
+    like = tuple(prepared.point.args[n] for n in prepared.argnums)
+    structure = like[0] if prepared.single else like
+    as_given = args[prepared.argnums[0]] if prepared.single else tuple(args[n] for n in prepared.argnums)
+    root = prepared.names[prepared.argnums[0]] if prepared.single else "tangent"
+    probes = prepared.probes(tangent, tangents, seed, structure, root, "tangent")
+    verdicts = []
+    for k, t in enumerate(probes, start=1):
+        leaves = [leaf for _, leaf in trees.leaves(t, root) if leaf is not None]
+        problem = TangentProblem(
+            prepared.forms, args, prepared.names, prepared.argnums, leaves, prepared.output, where=f"tangent {k}" if len(probes) > 1 else "",
+        )
+        result = _call(jvp, _as_dtype_of(t, as_given, root), *_copies(args))
+        ours = arguments.returned(result, [(prepared.output, "out")], True, "jvp", against="f's output")
+        verdicts.append(prepared.judged(problem, ours))
+    return joined(verdicts, _drawn_note(tangent, len(probes), seed, "tangent"))
+
+
+assert_jvp = asserting(check_jvp)
+
+
+def check_jacobian(
+    f: Callable,
+    jacobian: Callable,
+    *args: Any,
+    argnums: int | tuple[int, ...] | None = None,
+    oracles: Sequence[str] | None = None,
+    implementation: str = "jacobian",
+) -> Verdict:
+    """Judge the hand-written full Jacobian of a small ``f`` at ``args``.
+
+    ``f(*args)`` returns one array; each differentiated argument is one array.
+    ``jacobian(*args)`` returns ∂f/∂a shaped ``f(args).shape + a.shape`` (as
+    ``jax.jacobian``), or a tuple of them in argument order when several
+    arguments are differentiated.  Every oracle computes it one column per
+    input element (a Jacobian–vector product along it), so the cost grows with
+    the number of inputs: meant for small f; for large ones, ``check_vjp``."""
+    check_callable(jacobian, "jacobian")
+    prepared = Prepared(f, args, None, argnums, oracles, implementation, "check_jacobian")
+    if not isinstance(prepared.output, np.ndarray):
+        raise TypeError(f"check_jacobian needs f to return one array; got {type(prepared.output).__name__} (check_jvp and check_vjp take pytrees)")
+    for n in prepared.argnums:
+        if not isinstance(args[n], np.ndarray):
+            raise TypeError(f"check_jacobian differentiates array arguments; {prepared.names[n]} is a {type(args[n]).__name__} (check_vjp takes pytrees)")
+    problem = JacobianProblem(prepared.forms, args, prepared.names, prepared.argnums, prepared.output, single=prepared.single)
+    like = [(np.empty(shape), name) for shape, name in zip(problem.shapes, problem.layout.names)]
+    ours = arguments.returned(_call(jacobian, *_copies(args)), like, prepared.single, "jacobian", against="the Jacobian block")
+    return prepared.judged(problem, ours)
+
+
+assert_jacobian = asserting(check_jacobian)
+
+
+# --- Hessian–vector products ----------------------------------------------------------------------
+
+
+def _gradient_forms(f: Callable, names: Sequence[str]) -> Forms:
+    """The forms of ∇f with respect to its one argument: in each framework that differentiates,
+    its own gradient of f; in NumPy, the gradient by the first exact oracle that can
+    run (the numerical oracles difference it along v)."""
+    forms = Forms.of(f)
+
+    def traced(framework: Framework) -> Callable:
+        if framework.gradient is None:
+            raise OracleCannotRun(f"{framework.namespace} does not differentiate, so the {framework.name} oracle has no gradient of f to evaluate along v")
+        return framework.gradient(forms.on(framework))
+
+    def exact(*args) -> tuple:
+        why = []
+        for name in ("jax", "torch"):
+            try:
+                return ORACLES[name].answer(FunctionProblem(forms, args, names, (0,))).gradients[0]
+            except OracleCannotRun as reason:
+                why.append(f"{name}: {reason}")
+        raise OracleCannotRun("no exact gradient of f to difference: " + "; ".join(why))
+
+    return Forms(exact, traced)
+
+
+def check_hvp(
+    f: Callable,
+    hvp: Callable,
+    x: Any,
+    v: Any = None,
+    *,
+    vectors: int = 2,
+    seed: int = 0,
+    oracles: Sequence[str] | None = None,
+    implementation: str = "hvp",
+) -> Verdict:
+    """Judge the hand-written Hessian–vector product ``hvp(x, v)`` = ∇²f(x) v
+    of a scalar ``f(x, xp)`` at ``x`` (an array or a pytree of them).
+
+    The oracles: ``jax.jvp`` of ``jax.grad`` (forward over reverse),
+    ``torch.func.jvp`` of ``torch.func.grad``, and Richardson and central
+    differences of the exact gradient along v (jax's, else torch's).  f must
+    be written against ``xp``: the exact gradient it is differenced from
+    needs a framework.  ``v``: shaped like x; without it, ``vectors`` are
+    drawn from ``seed``.  Elements are named by x's name (``x[3]`` is
+    (∇²f v) at x[3])."""
+    check_callable(f, "f")
+    check_callable(hvp, "hvp")
+    if not takes_xp(f):
+        raise TypeError("check_hvp needs f(x, xp) written against the array namespace xp: its oracles differentiate f "
+                        "twice in jax and torch, and the numerical ones difference its exact gradient")
+    names = arguments.roots(f, 1)
+    gradient = _gradient_forms(f, names)
+    prepared = Prepared(gradient, (x,), names, 0, oracles, implementation, "check_hvp")
+    probes = prepared.probes(v, vectors, seed, prepared.point.args[0], names[0], "vector")
+    verdicts = []
+    for k, direction in enumerate(probes, start=1):
+        leaves = [leaf for _, leaf in trees.leaves(direction, names[0]) if leaf is not None]
+        problem = TangentProblem(
+            gradient, (x,), names, (0,), leaves, prepared.output, out_root=names[0], where=f"vector {k}" if len(probes) > 1 else "",
+        )
+        result = _call(hvp, *_copies((x,)), _as_dtype_of(direction, x, names[0]))
+        ours = arguments.returned(result, [(prepared.point.args[0], names[0])], True, "hvp")
+        verdicts.append(prepared.judged(problem, ours))
+    return joined(verdicts, _drawn_note(v, len(probes), seed, "vector"))
+
+
+assert_hvp = asserting(check_hvp)

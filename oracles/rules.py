@@ -1,0 +1,201 @@
+"""Check a framework's custom derivative rule against its own forward pass:
+
+    oracles.check_torch_function(MyFunction, x, w)   # a torch.autograd.Function's backward
+    oracles.check_custom_vjp(my_fn, x, w)            # a jax.custom_vjp's bwd rule
+
+The tempting shortcut — an f that calls the Function under torch, checked by
+``check_gradient`` — makes the torch oracle circular: torch.autograd runs the
+Function's own backward, so a bug there passes through both sides.  Here the
+rule under test is never its own judge: the vector–Jacobian product it gives
+(``torch.autograd.grad`` through ``Function.apply``; ``jax.vjp`` of the
+decorated function) is checked by ``check_vjp`` against Richardson and central
+differences of the forward pass alone — ``Function.apply`` under
+``torch.no_grad``, the custom_vjp function called directly (which runs its
+primal, never fwd/bwd).  jax, torch and the complex step are listed as skipped,
+with that reason.
+
+Both run in float64 by default: float32 and float16 inputs are promoted
+(``promote=True``), so the rule's logic is checked to float64 precision and the
+verdict says so; ``promote=False`` runs the rule in the inputs' own dtype
+(float32 is judged with float32 tolerances; float16 has none, and is refused).
+Arguments may be NumPy arrays or torch tensors (jax arrays for a custom_vjp);
+anything else (an int, a flag) is passed to the function as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from oracles import arguments
+from oracles.comparison import asserting
+from oracles.derivatives import check_vjp
+from oracles.problems import Forms, argument_names, check_callable
+from oracles.verdict import Verdict
+
+NOT_ITS_OWN_JUDGE = (
+    "{how} would run the rule under test, and its forward pass runs on real float64 inputs only: "
+    "numerical derivatives of the forward pass decide"
+)
+
+
+def _promoted(args: tuple, promote: bool, who: str) -> tuple[tuple, str]:
+    """The arguments as NumPy arrays (tensors converted), float64 when ``promote``; and the note."""
+    converted, promoted = [], []
+    for n, a in enumerate(args):
+        if hasattr(a, "detach") and hasattr(a, "numpy"):  # a torch tensor
+            a = a.detach().cpu().numpy()
+        elif type(a).__module__.startswith("jax") and hasattr(a, "dtype"):  # a jax array
+            a = np.asarray(a)
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            if a.dtype == np.float16 and not promote:
+                raise TypeError(f"argument {n} of {who} is float16, which has no tolerance here: pass promote=True to check the rule in float64")
+            if promote and a.dtype != np.float64:
+                promoted.append(f"{n}: {a.dtype}")
+                a = a.astype(np.float64)
+        converted.append(a)
+    note = f"inputs promoted to float64 ({', '.join(promoted)}): the rule is checked in float64" if promoted else ""
+    return tuple(converted), note
+
+
+def _check_promote(promote: object) -> bool:
+    if not isinstance(promote, bool):
+        raise TypeError(f"promote must be True or False; got {promote!r}")
+    return promote
+
+
+# --- torch.autograd.Function ----------------------------------------------------------------
+
+
+def check_torch_function(
+    function: Any,
+    *args: Any,
+    cotangent: Any = None,
+    cotangents: int = 2,
+    argnums: int | tuple[int, ...] | None = None,
+    seed: int = 0,
+    promote: bool = True,
+    implementation: str | None = None,
+) -> Verdict:
+    """Judge the backward of ``function`` (a ``torch.autograd.Function``
+    subclass) at ``args`` against numerical derivatives of its forward.
+
+    The product under test: ``torch.autograd.grad(function.apply(*args),
+    inputs, grad_outputs=cotangent)`` for the differentiated inputs
+    (``argnums``; default every float array); an input whose gradient the
+    backward returns as None counts as a zero gradient.  ``function.apply``
+    may return a tensor or a tuple of them."""
+    import torch
+
+    if not (isinstance(function, type) and issubclass(function, torch.autograd.Function)):
+        raise TypeError(f"function must be a torch.autograd.Function subclass; got {function!r:.80}")
+    promote = _check_promote(promote)
+    name = implementation if implementation is not None else f"{function.__name__}.backward"
+    arrays, note = _promoted(args, promote, "check_torch_function")
+
+    def tensors(values: tuple, grad: Sequence[int] = ()) -> list:
+        return [torch.tensor(a, requires_grad=n in grad) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+                else (torch.from_numpy(a.copy()) if isinstance(a, np.ndarray) else a) for n, a in enumerate(values)]
+
+    def forward(*values) -> Any:
+        with torch.no_grad():
+            return _numpy_tree(function.apply(*tensors(values)))
+
+    names = argument_names(function.forward, len(args) + 1)  # forward(ctx, x, w), or forward(x, w) with setup_context
+    names = names[1:] if names[0] == "ctx" else argument_names(function.forward, len(args))
+    chosen, _ = arguments.choose_argnums(argnums, arrays, names)
+
+    def vjp(c, *values):
+        inputs = tensors(values, chosen)
+        with torch.enable_grad():
+            out = function.apply(*inputs)
+            outs = list(out) if isinstance(out, (tuple, list)) else [out]
+            cs = list(c) if isinstance(c, (tuple, list)) else [c]
+            pairs = [(o, torch.as_tensor(ci, dtype=o.dtype)) for o, ci in zip(outs, cs) if isinstance(o, torch.Tensor) and o.requires_grad]
+            wanted = [inputs[n] for n in chosen]
+            grads = torch.autograd.grad([o for o, _ in pairs], wanted, [ci for _, ci in pairs], allow_unused=True) if pairs else [None] * len(wanted)
+        result = tuple(np.zeros(w.shape, dtype=np.asarray(values[n]).dtype) if g is None else g.detach().cpu().numpy() for n, w, g in zip(chosen, wanted, grads))
+        return result  # a tuple in argument order: argnums is given as a tuple
+
+    forms = Forms(forward, {}, NOT_ITS_OWN_JUDGE.format(how=f"torch.autograd through {function.__name__}.apply"))
+    verdict = check_vjp(
+        forms, vjp, *arrays, cotangent=cotangent, cotangents=cotangents, argnums=chosen, seed=seed, implementation=name, names=names,
+    )
+    return _noted(verdict, note)
+
+
+assert_torch_function = asserting(check_torch_function)
+
+
+def _numpy_tree(value: Any) -> Any:
+    """Tensors and jax arrays in a (tuple of) outputs as NumPy arrays."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_numpy_tree(v) for v in value)
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _noted(verdict: Verdict, note: str) -> Verdict:
+    import dataclasses
+
+    return dataclasses.replace(verdict, note="; ".join(n for n in (verdict.note, note) if n)) if note else verdict
+
+
+# --- jax.custom_vjp -----------------------------------------------------------------------------
+
+
+def check_custom_vjp(
+    fn: Any,
+    *args: Any,
+    cotangent: Any = None,
+    cotangents: int = 2,
+    argnums: int | tuple[int, ...] | None = None,
+    seed: int = 0,
+    promote: bool = True,
+    implementation: str | None = None,
+) -> Verdict:
+    """Judge the bwd rule of ``fn`` (a ``jax.custom_vjp`` function) at
+    ``args`` against numerical derivatives of its primal: the product under
+    test is ``jax.vjp(fn, *args)[1](cotangent)``, with x64 on while it runs
+    (and the caller's setting restored)."""
+    import jax
+
+    from reference.precision import jax_float64
+
+    if not isinstance(fn, jax.custom_vjp):
+        raise TypeError(f"fn must be a jax.custom_vjp function; got {fn!r:.80}")
+    check_callable(fn, "fn")
+    promote = _check_promote(promote)
+    name = implementation if implementation is not None else f"{getattr(fn, '__name__', 'custom_vjp')} bwd"
+    arrays, note = _promoted(args, promote, "check_custom_vjp")
+
+    def forward(*values) -> Any:
+        with jax_float64():
+            return _numpy_tree(jax.tree_util.tree_map(np.asarray, fn(*values)))
+
+    names = argument_names(fn.fun, len(args))
+    chosen, _ = arguments.choose_argnums(argnums, arrays, names)
+
+    def vjp(c, *values):
+        with jax_float64():
+            def partial(*moved):
+                full = list(values)
+                for n, m in zip(chosen, moved):
+                    full[n] = m
+                return fn(*full)
+
+            _, pullback = jax.vjp(partial, *(jax.numpy.asarray(values[n]) for n in chosen))
+            grads = pullback(jax.tree_util.tree_map(jax.numpy.asarray, c))
+            result = tuple(np.asarray(g) for g in grads)
+        return result  # a tuple in argument order: argnums is given as a tuple
+
+    forms = Forms(forward, {}, NOT_ITS_OWN_JUDGE.format(how="differentiating the custom_vjp function"))
+    verdict = check_vjp(
+        forms, vjp, *arrays, cotangent=cotangent, cotangents=cotangents, argnums=chosen, seed=seed, implementation=name, names=names,
+    )
+    return _noted(verdict, note)
+
+
+assert_custom_vjp = asserting(check_custom_vjp)

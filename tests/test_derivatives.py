@@ -1,0 +1,355 @@
+"""Any hand-written derivative: layers with an upstream gradient, vector–Jacobian and
+Jacobian–vector products, full Jacobians, Hessian–vector products, second
+derivatives of activations, torch.autograd.Function and jax.custom_vjp rules.
+
+For each, the correct version passes and one realistic bug is caught with the
+element named by its argument (``w[0, 2] @ cotangent 1``); kinks (relu's zeros,
+max-pool's ties, abs at 0) are judged by their one-sided derivatives, not called
+wrong; bad input is refused with the argument named."""
+
+from __future__ import annotations
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+
+import oracles
+from oracles.registration import RegistrationError
+from reference.activations import ACTIVATIONS
+from testbed import derivatives as cases
+from testbed.layers import LAYERS
+
+rng = np.random.default_rng(14)
+ELEMENT = re.compile(r"^(\w+)(\[[\d, ]+\])?( @ (cotangent|tangent|vector) \d+)?$")
+
+
+def named_by(element: str, names) -> bool:
+    """``element`` is ``name[i, j]`` (qualified by its probe) for one of the argument ``names``."""
+    match = ELEMENT.match(element)
+    return bool(match) and match.group(1) in names
+
+
+# --- layers ----------------------------------------------------------------------------------
+
+
+LAYER_ARGUMENTS = {
+    "affine": ("x", "w", "b"), "relu": ("x",), "sigmoid": ("x",), "softmax_cross_entropy": ("x",),
+    "batchnorm": ("x", "gamma", "beta"), "layernorm": ("x", "gamma", "beta"), "conv2d": ("x", "w", "b"),
+    "max_pool": ("x",), "dropout": ("x",), "rnn_step": ("x", "prev_h", "Wx", "Wh", "b"), "rnn": ("x", "h0", "Wx", "Wh", "b"),
+}
+
+
+def test_every_layer_of_the_catalogue_is_covered():
+    assert set(LAYERS) == set(LAYER_ARGUMENTS)
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_a_correct_layer_passes(name):
+    layer = LAYERS[name]
+    verdict = oracles.check_layer(layer.forward, layer.backward, *layer.inputs(0))
+    assert verdict.ok and verdict.status == "OK", verdict.message()
+    assert verdict.oracles_ran == ("richardson", "central")  # a plain NumPy forward: the numerical oracles
+    assert {name for name, _ in verdict.skipped} == {"jax", "torch", "complex_step"}
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_a_layer_bug_is_caught_with_the_element_named(name):
+    layer = LAYERS[name]
+    verdict = oracles.check_layer(layer.forward, layer.buggy_backward, *layer.inputs(0))
+    assert not verdict.ok and verdict.status == "WRONG", verdict.message()
+    assert all(not c.ok for c in verdict.comparisons), verdict.message()
+    assert named_by(verdict.worst.element, LAYER_ARGUMENTS[name]), verdict.worst.element
+    assert f"worst: {verdict.worst.element}" in verdict.message()
+
+
+@pytest.mark.parametrize(("name", "kinks"), [("relu", "zeros"), ("max_pool", "ties")])
+def test_kinks_are_judged_by_one_sided_derivatives(name, kinks):
+    layer = LAYERS[name]
+    (x,) = layer.inputs(0)
+    if name == "relu":
+        assert np.sum(x == 0) >= 2
+    verdict = oracles.check_layer(layer.forward, layer.backward, x)
+    assert verdict.ok, verdict.message()
+    assert all(c.kinks > 0 for c in verdict.comparisons), verdict.message()
+    assert "not differentiable here, judged by their one-sided derivatives" in verdict.message()
+    if name == "relu":  # the same element by plain central differences, with no kink rule: the stencil averages the sides
+        dout = np.random.default_rng(0).standard_normal(x.shape)
+        i = int(np.flatnonzero(x.reshape(-1) == 0)[0])
+        moved = [x.reshape(-1).copy() for _ in range(2)]
+        moved[0][i], moved[1][i] = 1e-6, -1e-6
+        E = [np.sum(layer.forward(m.reshape(x.shape))[0] * dout) for m in moved]
+        average = (E[0] - E[1]) / 2e-6
+        assert abs(average - layer.backward(dout, layer.forward(x)[1]).reshape(-1)[i]) > 1e-3  # it would be called wrong
+
+
+def test_the_complex_step_is_skipped_at_a_kink_for_that_reason():
+    x = LAYERS["relu"].inputs(0)[0]
+    verdict = oracles.check_vjp(lambda x, xp: xp.where(x > 0, x, 0 * x), lambda c, x: c * (x > 0), x)
+    assert verdict.ok, verdict.message()
+    why = dict(verdict.skipped)["complex_step"]
+    assert "kink" in why and "not complex-safe" not in why
+    assert {"jax", "torch"} <= set(verdict.oracles_ran)
+
+
+def test_abs_at_zero_is_a_kink_not_an_error():
+    x = np.array([0.0, 1.5, -2.0])
+    for convention in (0.0, 1.0, -0.3):  # any value between the one-sided derivatives −1 and 1
+        verdict = oracles.check_gradient(lambda x, xp: xp.sum(xp.abs(x)), lambda x: np.where(x == 0, convention, np.sign(x)), x)
+        assert verdict.ok, verdict.message()
+    wrong = oracles.check_gradient(lambda x, xp: xp.sum(xp.abs(x)), lambda x: np.where(x == 0, 1.5, np.sign(x)), x)
+    assert not wrong.ok and wrong.worst.element == "x[0]", wrong.message()
+
+
+def test_object_layers_run_on_a_fresh_copy_and_a_reset_random_state():
+    class Dropout:  # draws its mask from NumPy's global random state, keeps a call count
+        def __init__(self):
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            self.mask = (np.random.rand(*x.shape) < 0.5) / 0.5
+            return x * self.mask
+
+        def backward(self, dout):
+            return dout * self.mask
+
+    class Affine:  # parameters as attributes, their gradients left in dW, db
+        def __init__(self, W, b):
+            self.W, self.b = W, b
+
+        def forward(self, x):
+            self.x = x
+            return x @ self.W + self.b
+
+        def backward(self, dout):
+            self.dW, self.db = self.x.T @ dout, dout.sum(axis=0)
+            return dout @ self.W.T
+
+    x = rng.standard_normal((4, 5))
+    layer = Dropout()
+    state = np.random.get_state()
+    forward, backward = oracles.object_layer(layer, numpy_seed=3)
+    assert oracles.check_layer(forward, backward, x).ok
+    assert layer.calls == 0  # every call ran on a copy
+    assert all(np.array_equal(a, b) for a, b in zip(np.random.get_state()[1:2], state[1:2]))  # the caller's state restored
+    unseeded = oracles.check_layer(*oracles.object_layer(layer), x)  # a new mask each call: not a function of x
+    assert not unseeded.ok
+    W, b = rng.standard_normal((5, 3)), rng.standard_normal(3)
+    forward, backward = oracles.object_layer(Affine(W, b), parameters=("W", "b"))
+    verdict = oracles.check_layer(forward, backward, x, W, b)
+    assert verdict.ok and verdict.elements == 2 * (x.size + W.size + b.size), verdict.message()
+
+
+# --- vector–Jacobian products -------------------------------------------------------------------
+
+
+def attention(q, params, xp):
+    """A pytree argument and a tuple output: (softmax(q Wᵀ) , tanh(q) · scale)."""
+    e = xp.exp(q @ params["W"].T)
+    return e / xp.sum(e, axis=-1, keepdims=True), xp.tanh(q) * params["scale"]
+
+
+def attention_vjp(c, q, params, slip=False):
+    (c1, c2), W = c, params["W"]
+    z = q @ W.T
+    a = np.exp(z - z.max(axis=-1, keepdims=True))
+    a /= a.sum(axis=-1, keepdims=True)
+    dz = a * (c1 - np.sum(c1 * a, axis=-1, keepdims=True))
+    t = np.tanh(q)
+    dq = dz @ W + c2 * params["scale"] * (1 - t * t)
+    dW = dz.T @ q
+    dscale = np.array(np.sum(c2 * t))
+    if slip:
+        dW = dz.T @ q * 0.999
+    return dq, {"W": dW, "scale": dscale}
+
+
+def test_check_vjp_takes_pytrees_and_names_elements_by_argument_and_key():
+    q, params = rng.standard_normal((3, 4)), {"W": rng.standard_normal((5, 4)), "scale": np.array(1.3)}
+    verdict = oracles.check_vjp(attention, attention_vjp, q, params)
+    assert verdict.ok and verdict.oracles_ran == tuple(oracles.ORACLES), verdict.message()
+    assert "2 cotangents drawn" in verdict.message()
+    wrong = oracles.check_vjp(attention, lambda c, q, p: attention_vjp(c, q, p, slip=True), q, params)
+    assert not wrong.ok and wrong.worst.element.startswith("params['W'][") and "@ cotangent" in wrong.worst.element, wrong.message()
+
+
+def test_a_given_cotangent_is_used_and_a_backward_ignoring_it_is_caught():
+    x = rng.standard_normal((3, 2))
+    ones = np.ones((3, 2))
+    assert oracles.check_vjp(lambda x, xp: xp.sin(x), lambda c, x: c * np.cos(x), x, cotangent=ones).ok
+    forgets = oracles.check_vjp(lambda x, xp: xp.sin(x), lambda c, x: np.cos(x), x)  # drops dout: right only for ones
+    assert oracles.check_vjp(lambda x, xp: xp.sin(x), lambda c, x: np.cos(x), x, cotangent=ones).ok
+    assert not forgets.ok and forgets.worst.element.startswith("x[")
+
+
+def test_the_header_names_the_oracle_that_disagrees_and_the_dispute_is_decided():
+    # torch.var is unbiased by default, jnp.var and np.var are not: torch differentiates another function
+    x = rng.standard_normal(5)
+    verdict = oracles.check_gradient(lambda x, xp: xp.var(x), lambda x: 2 * (x - x.mean()) / x.size, x)
+    assert verdict.ok, verdict.message()
+    assert verdict.disputes and all(d.wrong == ("torch",) for d in verdict.disputes), verdict.message()
+    assert "confirms jax" in verdict.message()
+    wrong = oracles.check_gradient(lambda x, xp: xp.var(x), lambda x: 2 * (x - x.mean()) / (x.size - 1), x)
+    assert wrong.status == "WRONG" and wrong.message().startswith("grad: WRONG against jax, torch, richardson, central")
+    assert [d.wrong for d in wrong.disputes] == [("torch",)] * x.size
+
+
+def test_no_oracle_able_to_run_is_not_checked_not_wrong():
+    verdict = oracles.check_gradient(lambda x: float(np.sum(x**2)), lambda x: 2 * x, np.ones(3), oracles=("jax",))
+    assert verdict.status == "NOT CHECKED" and verdict.message().startswith("grad: NOT CHECKED: no oracle could run")
+
+
+# --- Jacobian–vector products and Jacobians -------------------------------------------------
+
+
+W = rng.standard_normal((3, 4))
+
+
+def layer(x, w, xp):
+    return xp.tanh(x @ w)
+
+
+def layer_jvp(t, x, w):
+    tx, tw = t
+    y = np.tanh(x @ w)
+    return (1 - y * y) * (tx @ w + x @ tw)
+
+
+def test_check_jvp_correct_and_wrong():
+    x = rng.standard_normal((5, 3))
+    verdict = oracles.check_jvp(layer, layer_jvp, x, W)
+    assert verdict.ok and verdict.oracles_ran == tuple(oracles.ORACLES), verdict.message()
+    wrong = oracles.check_jvp(layer, lambda t, x, w: layer_jvp((t[0], 0 * t[1]), x, w), x, W)  # forgets the weights' tangent
+    assert not wrong.ok and wrong.worst.element.startswith("out[") and "@ tangent" in wrong.worst.element, wrong.message()
+
+
+def test_check_jacobian_correct_and_wrong():
+    x = rng.standard_normal(3)
+
+    def f(x, xp):
+        return xp.tanh(x @ xp.asarray(W))
+
+    def jacobian(x, slip=False):
+        d = 1 - np.tanh(x @ W) ** 2
+        J = (W * d).T  # (4, 3): ∂y_j/∂x_i = W_ij d_j
+        if slip:
+            J = J.copy()
+            J[2, 1] += 1e-6
+        return J
+
+    verdict = oracles.check_jacobian(f, jacobian, x)
+    assert verdict.ok and verdict.oracles_ran == tuple(oracles.ORACLES) and verdict.elements == 12, verdict.message()
+    wrong = oracles.check_jacobian(f, lambda x: jacobian(x, slip=True), x)
+    assert not wrong.ok and wrong.worst.element == "jacobian[2, 1]", wrong.message()
+
+
+# --- second order ------------------------------------------------------------------------------
+
+
+def test_check_hvp_correct_and_wrong():
+    x = cases.hvp_point()
+    verdict = oracles.check_hvp(cases.log_sum_exp, cases.log_sum_exp_hvp, x)
+    assert verdict.ok and {"jax", "torch", "richardson", "central"} == set(verdict.oracles_ran), verdict.message()
+    assert "complex_step" in dict(verdict.skipped)
+    wrong = oracles.check_hvp(cases.log_sum_exp, cases.log_sum_exp_hvp_slip, x)
+    assert not wrong.ok and wrong.worst.element.startswith("x[") and "@ vector" in wrong.worst.element, wrong.message()
+    with pytest.raises(TypeError, match="check_hvp needs f\\(x, xp\\)"):
+        oracles.check_hvp(lambda x: np.sum(x**2), lambda x, v: 2 * v, x)
+
+
+@pytest.fixture
+def registries():
+    saved = dict(ACTIVATIONS)
+    yield
+    ACTIVATIONS.clear()
+    ACTIVATIONS.update(saved)
+
+
+def test_a_second_derivative_is_checked_on_registration(registries):
+    entry = oracles.register_activation("softsign_2", cases.softsign, cases.d_softsign, d2f=cases.d2_softsign, kinks=(0.0,))
+    assert entry.xp_d2f is not None
+    with pytest.raises(RegistrationError, match=r"activation 'softsign_3': d2f disagrees with the oracles at z = .*\n.*d2f: WRONG"):
+        oracles.register_activation("softsign_3", cases.softsign, cases.d_softsign, d2f=cases.d2_softsign_slip, kinks=(0.0,))
+    assert "softsign_3" not in ACTIVATIONS
+
+
+# --- custom rules ---------------------------------------------------------------------------------
+
+
+ScaledSoftplus, ScaledSoftplusSlip = cases.torch_functions()
+
+
+def test_a_torch_function_is_judged_against_its_own_forward_never_itself():
+    x, beta = cases.torch_function_inputs()
+    verdict = oracles.check_torch_function(ScaledSoftplus, x, beta)
+    assert verdict.ok and verdict.oracles_ran == ("richardson", "central"), verdict.message()
+    assert "rule under test" in dict(verdict.skipped)["torch"]
+    assert "promoted to float64" in verdict.message()
+    half = oracles.check_torch_function(ScaledSoftplus, x.half(), beta.half())  # float16 kernels' inputs: checked in float64
+    assert half.ok and "0: float16" in half.note, half.message()
+    wrong = oracles.check_torch_function(ScaledSoftplusSlip, x, beta)
+    assert not wrong.ok and wrong.worst.element.startswith("beta[0]"), wrong.message()
+    # the tempting shortcut: f calls the Function under torch, so torch.autograd runs the slip too
+    shortcut = oracles.check_gradient(
+        lambda x, b, xp: ScaledSoftplusSlip.apply(x, b).sum() if xp is torch else xp.sum(xp.log1p(xp.exp(b * x)) / b),
+        lambda x, b: (1 / (1 + np.exp(-b * x)), np.array([np.sum(x / (1 + np.exp(-b * x)) / b)])),
+        (x.double().numpy(), beta.double().numpy()), argnums=(0, 1), oracles=("torch",),
+    )
+    assert shortcut.ok  # circular: the slip passes its own backward
+
+
+def test_a_custom_vjp_is_judged_against_its_primal_and_leaves_x64_alone():
+    (right, slip), (x, w) = cases.custom_vjps(), cases.custom_vjp_inputs()
+    before = jax.config.jax_enable_x64
+    verdict = oracles.check_custom_vjp(right, x, w)
+    assert verdict.ok and verdict.oracles_ran == ("richardson", "central"), verdict.message()
+    wrong = oracles.check_custom_vjp(slip, x, w)
+    assert not wrong.ok and named_by(wrong.worst.element, ("x", "w")), wrong.message()
+    assert jax.config.jax_enable_x64 == before
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+
+def sin(x, xp):
+    return xp.sin(x)
+
+
+def cos_vjp(c, x):
+    return c * np.cos(x)
+
+
+X = np.linspace(-1, 1, 6).reshape(2, 3)
+
+BAD = [
+    ("f returns a list of floats", lambda: oracles.check_vjp(lambda x: [1.0, 2.0], cos_vjp, X), TypeError, r"f must return a numpy.ndarray .* got float at out\[0\]"),
+    ("f returns ints", lambda: oracles.check_vjp(lambda x: np.ones(3, int), cos_vjp, X), TypeError, "f must return floating arrays; got dtype int64"),
+    ("f not finite", lambda: oracles.check_vjp(lambda x: np.where(x < 0, np.inf, x), cos_vjp, X), ValueError, r"f returned non-finite values at out \(first at index \(0, 0\)\)"),
+    ("vjp wrong shape", lambda: oracles.check_vjp(sin, lambda c, x: c.T, X), ValueError, re.escape("vjp's result at x has shape (3, 2), but the argument x has shape (2, 3)")),
+    ("vjp too few", lambda: oracles.check_vjp(layer, lambda c, x, w: c @ w.T, X, W), ValueError, "vjp must return a tuple of 2 gradients, for x, w; got ndarray"),
+    ("vjp a list", lambda: oracles.check_vjp(sin, lambda c, x: c.tolist(), X), TypeError, "vjp's result at x must be a numpy.ndarray; got list"),
+    ("integer input", lambda: oracles.check_vjp(sin, cos_vjp, np.arange(3)), TypeError, r"no argument to differentiate: .* x: ndarray of dtype int64"),
+    ("integer input chosen", lambda: oracles.check_vjp(sin, cos_vjp, np.arange(3), argnums=0), TypeError, "argument x must be float32 or float64 to be differentiated; got dtype int64"),
+    ("no arguments", lambda: oracles.check_vjp(sin, cos_vjp), ValueError, "check_vjp needs the arguments of f"),
+    ("cotangent wrong shape", lambda: oracles.check_vjp(sin, cos_vjp, X, cotangent=np.ones(3)), ValueError, re.escape("cotangent at out has shape (3,), but must have shape (2, 3)")),
+    ("cotangents zero", lambda: oracles.check_vjp(sin, cos_vjp, X, cotangents=0), ValueError, "cotangents must be a positive integer"),
+    ("vjp not callable", lambda: oracles.check_vjp(sin, None, X), TypeError, "vjp must be callable"),
+    ("forward not a pair", lambda: oracles.check_layer(lambda x: x * 2, lambda d, c: d, X), TypeError, r"forward must return \(out, cache\); got ndarray"),
+    ("jvp wrong shape", lambda: oracles.check_jvp(sin, lambda t, x: t.ravel(), X), ValueError, re.escape("jvp's result at out has shape (6,), but f's output out has shape (2, 3)")),
+    ("jacobian of a pytree", lambda: oracles.check_jacobian(lambda x, xp: (x, x), lambda x: None, X), TypeError, "check_jacobian needs f to return one array"),
+    ("jacobian wrong shape", lambda: oracles.check_jacobian(sin, lambda x: np.eye(6), X), ValueError, re.escape("jacobian's result at jacobian has shape (6, 6), but the Jacobian block jacobian has shape (2, 3, 2, 3)")),
+    ("not a torch Function", lambda: oracles.check_torch_function(torch.sin, torch.ones(2)), TypeError, "function must be a torch.autograd.Function subclass"),
+    ("float16 unpromoted", lambda: oracles.check_torch_function(ScaledSoftplus, torch.ones(2, dtype=torch.float16), torch.ones(1), promote=False), TypeError, "float16, which has no tolerance"),
+    ("not a custom_vjp", lambda: oracles.check_custom_vjp(jnp.sin, X), TypeError, "fn must be a jax.custom_vjp function"),
+    ("object without backward", lambda: oracles.object_layer(object()), TypeError, "layer must have a method 'forward'"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [case[1:] for case in BAD], ids=[case[0] for case in BAD])
+def test_bad_input_is_refused_with_the_argument_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
