@@ -99,7 +99,10 @@ def returned(result: Any, like: Sequence[tuple[Any, str]], single: bool, who: st
         result = (result,)
     elif not isinstance(result, (tuple, list)) or len(result) != len(like):
         got = f"a {type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list)) else type(result).__name__
-        raise ValueError(f"{who} must return a tuple of {len(like)} gradients, for {', '.join(root for _, root in like)}; got {got}")
+        raise ValueError(
+            f"{who} must return a tuple of {len(like)} gradients, for {', '.join(root for _, root in like)}; got {got} "
+            f"(every float argument is differentiated unless argnums= chooses)"
+        )
     leaves = []
     for (structure, root), part in zip(like, result):
         for path, expected, leaf in trees.matched(structure, part, root, f"{who}'s result"):

@@ -134,9 +134,11 @@ def rounding_terms(problem, answers: dict[str, Answer]) -> tuple[list[np.ndarray
 
 
 def _kinked(answers: dict[str, Answer], like: list[np.ndarray]) -> list[np.ndarray]:
-    """Per leaf, the elements judged by one-sided derivatives (``_kinks_found``): no rounding evidence there."""
-    for answer in answers.values():
-        if answer.kinked is not None:
+    """Per leaf, the elements every oracle judges by one-sided derivatives (``_kinks_found``
+    marks them on the exact oracles' answers too): no rounding evidence and no dispute there.
+    A numerical oracle's own kink flags (its stencil crossed a kink near the point) do not count."""
+    for name, answer in answers.items():
+        if not ORACLES[name].numerical and answer.kinked is not None:
             return [np.asarray(k, dtype=bool) for k in answer.flat("kinked")]
     return [np.zeros(np.shape(t), dtype=bool) for t in like]
 
@@ -226,8 +228,8 @@ def _arbitrate(problem, answers: dict[str, Answer], ours, implementation: str, t
     network (or an f written against ``xp`` that mpmath can evaluate) each
     disputed element is recomputed in mpmath (``oracles.arbitration``): an
     oracle farther from that truth than the element's tolerance is shown wrong
-    there, and every exact oracle's value there is replaced by the truth in
-    what judges the implementation.  Where it cannot be decided (mpmath cannot run f, a kink, more than
+    there (the verdict's header says so), and every exact oracle's value there
+    is replaced by the truth in what judges the implementation.  Where it cannot be decided (mpmath cannot run f, a kink, more than
     ``MAX_ARBITRATED`` elements), the exact oracles leave the element
     unresolved, so the numerical oracles judge it or it is reported not
     judged — the implementation is never blamed for the oracles' dispute."""

@@ -30,6 +30,9 @@ from oracles import trees
 from oracles.tolerances import Tolerance, oracle_kind, rounding_allowance, tolerance_for
 
 
+UNDERFLOW_ONLY = 1e-280  # a rounding bound no larger is the underflow allowance alone (8·tiny/ε): not worth a mention
+
+
 @dataclass(frozen=True)
 class Answer:
     """One oracle's answer, shaped like what was differentiated (``layout``
@@ -118,6 +121,11 @@ class Comparison:
 
     def message(self) -> str:
         w = self.worst
+        if not self.compared:
+            return (
+                f"{self.implementation} and {self.oracle} ({self.dtype}): no element judged — {self.oracle} left all "
+                f"{self.unresolved} to the others (unresolved at this tolerance, or shown wrong in a dispute below)"
+            )
         verdict = "agree" if self.ok else "DISAGREE"
         text = (
             f"{self.implementation} and {self.oracle} {verdict} ({self.dtype}): worst element {w.element}: "
@@ -125,7 +133,7 @@ class Comparison:
             f"|difference| = {w.abs_error:.3e} (relative {w.rel_error:.3e}), normalised error {self.error:.3e} "
             f"(scale {self.scale:.3e}) vs tolerance {self.tolerance.limit:.0e}"
         )
-        if self.rounding:
+        if self.rounding and w.bound > UNDERFLOW_ONLY:
             text += f"; {w.element}'s rounding bound {w.bound:.3e} ({self.rounding})"
         if w.kinked_worst:
             where = "outside" if w.error > self.tolerance.limit else "within"

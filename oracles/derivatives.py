@@ -33,7 +33,7 @@ from oracles import arguments, trees
 from oracles.checks import _check_implementation, judge_problem
 from oracles.comparison import asserting
 from oracles.frameworks import Framework, OracleCannotRun
-from oracles.problems import Forms, FunctionProblem, JacobianProblem, TangentProblem, copied, check_callable, takes_xp
+from oracles.problems import Forms, FunctionProblem, JacobianProblem, TangentProblem, check_callable, copied, scalar, takes_xp
 from oracles.registry import ORACLES, check_oracle_names
 from oracles.verdict import Verdict, joined
 
@@ -73,12 +73,13 @@ class Prepared:
     the arguments and their names, the differentiated ones, the oracles, and
     f's value at the point (float64, and in the caller's dtypes)."""
 
-    def __init__(self, f: Callable | Forms, args: tuple, names: Sequence[str] | None, argnums: Any, oracles: Any, implementation: str, who: str):
+    def __init__(self, f: Callable | Forms, args: tuple, names: Sequence[str] | None, argnums: Any, oracles: Any, implementation: str, who: str,
+                 f_name: str = "f"):
         if not isinstance(f, Forms):
             check_callable(f, "f")
         _check_implementation(implementation)
         if not args:
-            raise ValueError(f"{who} needs the arguments of f after the derivative: {who}(f, derivative, x, …)")
+            raise ValueError(f"{who} needs the arguments of {f_name} after the derivative: {who}({f_name}, derivative, x, …)")
         self.forms = f if isinstance(f, Forms) else Forms.of(f)
         self.args = args
         self.names = list(names) if names is not None else arguments.roots(f, len(args))
@@ -87,8 +88,13 @@ class Prepared:
         self.oracles = check_oracle_names(oracles)
         self.implementation = implementation
         self.point = FunctionProblem(self.forms, args, self.names, self.argnums)  # float64 copies
-        self.output = arguments.evaluated(self.forms.numpy(*self.point.fresh()), "f")
-        self.output_as_given = arguments.evaluated(self.forms.numpy(*_copies(args)), "f")
+        self.output = arguments.evaluated(self.forms.numpy(*self.point.fresh()), f_name)
+        self.output_as_given = arguments.evaluated(self.forms.numpy(*_copies(args)), f_name)
+        again = arguments.evaluated(self.forms.numpy(*self.point.fresh()), f_name)
+        self.note = "" if _same(self.output, again) else (
+            f"{f_name} returned different values for the same inputs (a random draw? seed it, e.g. object_layer(…, numpy_seed=0)): "
+            "its derivatives are not defined, and the numerical oracles cannot resolve them"
+        )
 
     def like_arguments(self) -> list[tuple[Any, str]]:
         return [(self.point.args[n], self.names[n]) for n in self.argnums]
@@ -100,7 +106,13 @@ class Prepared:
 
     def judged(self, problem, ours: list[np.ndarray]) -> Verdict:
         dtype, note = _dtype(ours, self.args, self.argnums)
+        note = "; ".join(n for n in (self.note, note) if n)
         return judge_problem(problem, ours, self.oracles, implementation=self.implementation, dtype=dtype, note=note)
+
+
+def _same(first: Any, second: Any) -> bool:
+    """Two evaluations of f, leaf by leaf, bitwise."""
+    return all(np.array_equal(a, b) for (_, a), (_, b) in zip(trees.leaves(first, "out"), trees.leaves(second, "out")))
 
 
 def _as_dtype_of(probe: Any, like: Any, root: str) -> Any:
@@ -143,14 +155,21 @@ def check_vjp(
     ``cotangent``: shaped like f's output; without it, ``cotangents`` are drawn
     from ``seed``.  ``names``: the arguments' names in the verdict (default:
     f's parameter names)."""
-    check_callable(vjp, "vjp")
-    prepared = Prepared(f, args, names, argnums, oracles, implementation, "check_vjp")
+    return _check_vjp(f, vjp, args, cotangent, cotangents, argnums, seed, oracles, implementation, names, ("check_vjp", "f", "vjp"))
+
+
+def _check_vjp(f, vjp, args, cotangent, cotangents, argnums, seed, oracles, implementation, names, words: tuple[str, str, str]) -> Verdict:
+    """``check_vjp``, with the words its messages use for the check, f and the product
+    (``check_layer``'s are ``forward`` and ``backward``)."""
+    who, f_name, vjp_name = words
+    check_callable(vjp, vjp_name)
+    prepared = Prepared(f, args, names, argnums, oracles, implementation, who, f_name)
     probes = prepared.probes(cotangent, cotangents, seed, prepared.output, "out", "cotangent")
     verdicts = []
     for k, c in enumerate(probes, start=1):
         problem = FunctionProblem(prepared.forms, args, prepared.names, prepared.argnums, cotangent=c, where=f"cotangent {k}" if len(probes) > 1 else "")
         result = _call(vjp, _as_dtype_of(c, prepared.output_as_given, "out"), *_copies(args))
-        ours = arguments.returned(result, prepared.like_arguments(), prepared.single, "vjp")
+        ours = arguments.returned(result, prepared.like_arguments(), prepared.single, vjp_name)
         verdicts.append(prepared.judged(problem, ours))
     return joined(verdicts, _drawn_note(cotangent, len(probes), seed, "cotangent"))
 
@@ -227,7 +246,15 @@ def check_jacobian(
             raise TypeError(f"check_jacobian differentiates array arguments; {prepared.names[n]} is a {type(args[n]).__name__} (check_vjp takes pytrees)")
     problem = JacobianProblem(prepared.forms, args, prepared.names, prepared.argnums, prepared.output, single=prepared.single)
     like = [(np.empty(shape), name) for shape, name in zip(problem.shapes, problem.layout.names)]
-    ours = arguments.returned(_call(jacobian, *_copies(args)), like, prepared.single, "jacobian", against="the Jacobian block")
+    result = _call(jacobian, *_copies(args))
+    blocks = (result,) if prepared.single else (result if isinstance(result, (tuple, list)) else ())
+    for block, n, shape in zip(blocks, prepared.argnums, problem.shapes):
+        if isinstance(block, np.ndarray) and block.shape != shape:
+            raise ValueError(
+                f"jacobian must return ∂f/∂{prepared.names[n]} of shape f's output {np.shape(prepared.output)} + "
+                f"{prepared.names[n]} {np.shape(args[n])} = {shape}; got shape {block.shape}"
+            )
+    ours = arguments.returned(result, like, prepared.single, "jacobian")
     return prepared.judged(problem, ours)
 
 
@@ -287,6 +314,8 @@ def check_hvp(
         raise TypeError("check_hvp needs f(x, xp) written against the array namespace xp: its oracles differentiate f "
                         "twice in jax and torch, and the numerical ones difference its exact gradient")
     names = arguments.roots(f, 1)
+    arguments.check_leaves((x,), names, (0,))
+    scalar(f(*_copies((x,)), xp=np), "f")
     gradient = _gradient_forms(f, names)
     prepared = Prepared(gradient, (x,), names, 0, oracles, implementation, "check_hvp")
     probes = prepared.probes(v, vectors, seed, prepared.point.args[0], names[0], "vector")

@@ -32,6 +32,20 @@ from reference.losses import LOSSES as REGISTERED_LOSSES
 from reference.mlp import MLP
 
 
+def load(module: str):
+    """``importlib.import_module(module)`` without touching the caller's NumPy
+    random state: importing JAX draws from NumPy's global generator
+    (``jax/_src/clusters/k8s_cluster.py``), and a check must not change the
+    user's random sequence (nor an ``object_layer``'s seeded draws)."""
+    import importlib
+
+    state = np.random.get_state()
+    try:
+        return importlib.import_module(module)
+    finally:
+        np.random.set_state(state)
+
+
 class OracleCannotRun(ValueError):
     """This oracle cannot evaluate this function or network; the message says why."""
 

@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from oracles.comparison import asserting
-from oracles.derivatives import check_vjp
+from oracles.derivatives import _check_vjp
 from oracles.problems import Forms, argument_names, check_callable, takes_xp
 from oracles.verdict import Verdict
 
@@ -81,9 +81,9 @@ def check_layer(
         _, cache = forward(*arguments, **({"xp": np} if takes_xp(forward) else {}))
         return backward(dout, cache)
 
-    return check_vjp(
-        _forms(forward), vjp, *args, cotangent=cotangent, cotangents=cotangents, argnums=argnums, seed=seed, oracles=oracles,
-        implementation=implementation, names=argument_names(forward, len(args)),
+    return _check_vjp(
+        _forms(forward), vjp, args, cotangent, cotangents, argnums, seed, oracles, implementation, argument_names(forward, len(args)),
+        ("check_layer", "forward", "backward"),
     )
 
 
@@ -130,6 +130,11 @@ def object_layer(
         raise TypeError(f"numpy_seed must be None or an int; got {numpy_seed!r}")
 
     def forward_(x, *values):
+        if len(values) != len(parameters):
+            raise TypeError(
+                f"this layer's forward takes x and its parameters ({', '.join(parameters) or 'none'}), in that order: "
+                f"pass them to check_layer after x; got {len(values)} after x"
+            )
         fresh = copy.deepcopy(layer)
         for name, value in zip(parameters, values):
             setattr(fresh, name, value)
@@ -147,6 +152,12 @@ def object_layer(
         dx = getattr(fresh, backward)(dout)
         if not parameters:
             return dx
+        missing = [name for name in gradients if not hasattr(fresh, name)]
+        if missing:
+            raise ValueError(
+                f"layer.{backward} left no attribute {', '.join(map(repr, missing))}: name where it stores the parameters' "
+                f"gradients with gradients=(…) (one per parameter, in order: {', '.join(parameters)})"
+            )
         return (dx, *(getattr(fresh, name) for name in gradients))
 
     forward_.__signature__ = _signature(("x", *parameters))  # elements named x[…], W[…]

@@ -104,17 +104,19 @@ class Forms:
     NumPy arrays (the numerical oracles), and ``on(framework)`` — f in that
     framework's arrays (jax.numpy, torch, complex NumPy, mpmath) — from
     ``traced``: one callable for every framework (an f written against xp), or
-    a table by framework name; elsewhere ``OracleCannotRun`` says ``why_not``."""
+    a table by framework name; elsewhere ``OracleCannotRun`` says ``why_not``
+    (one reason, or one per framework name with "" for the rest)."""
 
     def __init__(self, numpy: Callable, traced: Callable[[Framework], Callable] | Mapping[str, Callable[[Framework], Callable]],
-                 why_not: str = ""):
+                 why_not: str | Mapping[str, str] = ""):
         self.numpy, self._traced, self.why_not = numpy, traced, why_not
 
     def on(self, framework: Framework) -> Callable:
         if callable(self._traced):
             return self._traced(framework)
         if framework.name not in self._traced:
-            raise OracleCannotRun(self.why_not)
+            why = self.why_not if isinstance(self.why_not, str) else self.why_not.get(framework.name, self.why_not.get("", ""))
+            raise OracleCannotRun(why)
         return self._traced[framework.name](framework)
 
     def runs_on(self, name: str) -> bool:
@@ -204,8 +206,11 @@ class _Arguments:
         return tuple(arguments)
 
     def fresh(self, args: tuple | None = None) -> tuple:
-        """A copy of the arguments for one evaluation."""
-        return tuple(copied(a) if n not in self.argnums else a for n, a in enumerate(self.args if args is None else args))
+        """A copy of the arguments for one evaluation: every NumPy array copied (an f that
+        writes into its input — ``x[x < 0] = 0`` — must not move the point the oracles
+        differentiate at), other data deep-copied, a framework's arrays as they are."""
+        return tuple(trees.map_leaves(a, lambda _, leaf: copied(leaf), root) if n in self.argnums else copied(a)
+                     for n, (a, root) in enumerate(zip(self.args if args is None else args, self.roots)))
 
     def traced(self, framework: Framework, result: Callable[[Any], Any]) -> tuple[Callable, tuple]:
         """``(fn, data)``: ``fn(leaves, data)`` is ``result(f(arguments))`` in ``framework``."""

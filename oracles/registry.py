@@ -19,7 +19,7 @@ import numpy as np
 
 from oracles import numerical
 from oracles.comparison import Answer
-from oracles.frameworks import OracleCannotRun
+from oracles.frameworks import OracleCannotRun, load
 from oracles.problems import NetworkProblem
 from oracles.numerical.stencils import CENTRAL, COMPLEX_STEP, RICHARDSON
 from oracles.tolerances import ORACLE_KINDS
@@ -42,30 +42,19 @@ class Oracle:
         return self.modes[problem.mode](problem, **options)
 
 
-def _jax(problem, **options) -> Answer:
-    """``oracles.jax_oracle.answer``; JAX is imported on the first call."""
-    from oracles import jax_oracle
+def _lazy(module: str, function: str) -> Callable[..., Answer]:
+    """``module.function``, imported on the first call (``frameworks.load``: JAX and torch
+    take seconds to import, and the caller's random state is kept)."""
 
-    return jax_oracle.answer(problem, **options)
+    def run(problem, **options) -> Answer:
+        return getattr(load(module), function)(problem, **options)
 
-
-def _jax_tangent(problem, **options) -> Answer:
-    from oracles import jax_oracle
-
-    return jax_oracle.tangent(problem, **options)
+    run.__name__ = f"{module.rsplit('.', 1)[-1]}_{function}"
+    return run
 
 
-def _torch(problem, **options) -> Answer:
-    """``oracles.torch_oracle.answer``; torch is imported on the first call."""
-    from oracles import torch_oracle
-
-    return torch_oracle.answer(problem, **options)
-
-
-def _torch_tangent(problem, **options) -> Answer:
-    from oracles import torch_oracle
-
-    return torch_oracle.tangent(problem, **options)
+_jax, _jax_tangent = _lazy("oracles.jax_oracle", "answer"), _lazy("oracles.jax_oracle", "tangent")
+_torch, _torch_tangent = _lazy("oracles.torch_oracle", "answer"), _lazy("oracles.torch_oracle", "tangent")
 
 
 def _columns(name: str, tangent: Callable[..., Answer]) -> Callable[..., Answer]:

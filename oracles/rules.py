@@ -28,35 +28,57 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from oracles import arguments
+from oracles import arguments, trees
 from oracles.comparison import asserting
+from oracles.frameworks import describe
 from oracles.derivatives import check_vjp
 from oracles.problems import Forms, argument_names, check_callable
 from oracles.verdict import Verdict
 
-NOT_ITS_OWN_JUDGE = (
-    "{how} would run the rule under test, and its forward pass runs on real float64 inputs only: "
-    "numerical derivatives of the forward pass decide"
-)
+def _reasons(rule: str, framework: str) -> dict[str, str]:
+    """Why each framework oracle does not run on a custom rule (by framework name)."""
+    return {
+        framework: f"differentiating {rule} with {framework} would run the rule under test, so it cannot judge it",
+        "complex-step": f"{rule}'s forward pass runs on real inputs only; numerical derivatives of it in float64 decide",
+        "": f"{rule} is a {framework} rule, which the other frameworks cannot run",
+    }
 
 
-def _promoted(args: tuple, promote: bool, who: str) -> tuple[tuple, str]:
-    """The arguments as NumPy arrays (tensors converted), float64 when ``promote``; and the note."""
-    converted, promoted = [], []
-    for n, a in enumerate(args):
-        if hasattr(a, "detach") and hasattr(a, "numpy"):  # a torch tensor
-            a = a.detach().cpu().numpy()
-        elif type(a).__module__.startswith("jax") and hasattr(a, "dtype"):  # a jax array
-            a = np.asarray(a)
-        if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-            if a.dtype == np.float16 and not promote:
-                raise TypeError(f"argument {n} of {who} is float16, which has no tolerance here: pass promote=True to check the rule in float64")
-            if promote and a.dtype != np.float64:
-                promoted.append(f"{n}: {a.dtype}")
-                a = a.astype(np.float64)
-        converted.append(a)
+def _as_numpy(value: Any) -> Any:
+    """A torch tensor or jax array as a NumPy array (bfloat16 by way of float32); anything else as it is."""
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        value = value.detach().cpu()
+        if str(value.dtype) == "torch.bfloat16":
+            value = value.float()
+        return value.numpy()
+    if type(value).__module__.startswith("jax") and hasattr(value, "dtype"):  # a jax array
+        return np.asarray(value)
+    return value
+
+
+def _numpy_tree(value: Any, root: str = "out") -> Any:
+    """Tensors and jax arrays anywhere in a pytree (tuples, lists, dicts) as NumPy arrays."""
+    return trees.map_leaves(value, lambda _, leaf: _as_numpy(leaf), root)
+
+
+def _promoted(args: tuple, names: list[str], promote: bool, who: str) -> tuple[tuple, str]:
+    """The arguments as NumPy arrays (tensors and jax arrays converted, in any pytree),
+    float64 when ``promote``; and the note naming what was promoted."""
+    promoted = []
+
+    def convert(path: str, leaf: Any) -> Any:
+        leaf = _as_numpy(leaf)
+        if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f":
+            if leaf.dtype == np.float16 and not promote:
+                raise TypeError(f"argument {path} of {who} is float16, which has no tolerance here: pass promote=True to check the rule in float64")
+            if promote and leaf.dtype != np.float64:
+                promoted.append(f"{path}: {leaf.dtype}")
+                leaf = leaf.astype(np.float64)
+        return leaf
+
+    converted = tuple(trees.map_leaves(a, convert, name) for a, name in zip(args, names))
     note = f"inputs promoted to float64 ({', '.join(promoted)}): the rule is checked in float64" if promoted else ""
-    return tuple(converted), note
+    return converted, note
 
 
 def _check_promote(promote: object) -> bool:
@@ -92,7 +114,10 @@ def check_torch_function(
         raise TypeError(f"function must be a torch.autograd.Function subclass; got {function!r:.80}")
     promote = _check_promote(promote)
     name = implementation if implementation is not None else f"{function.__name__}.backward"
-    arrays, note = _promoted(args, promote, "check_torch_function")
+    names = argument_names(function.forward, len(args) + 1)  # forward(ctx, x, w), or forward(x, w) with setup_context
+    names = names[1:] if names[0] == "ctx" else argument_names(function.forward, len(args))
+    arrays, note = _promoted(args, names, promote, "check_torch_function")
+    chosen, _ = arguments.choose_argnums(argnums, arrays, names)
 
     def tensors(values: tuple, grad: Sequence[int] = ()) -> list:
         return [torch.tensor(a, requires_grad=n in grad) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
@@ -102,10 +127,6 @@ def check_torch_function(
         with torch.no_grad():
             return _numpy_tree(function.apply(*tensors(values)))
 
-    names = argument_names(function.forward, len(args) + 1)  # forward(ctx, x, w), or forward(x, w) with setup_context
-    names = names[1:] if names[0] == "ctx" else argument_names(function.forward, len(args))
-    chosen, _ = arguments.choose_argnums(argnums, arrays, names)
-
     def vjp(c, *values):
         inputs = tensors(values, chosen)
         with torch.enable_grad():
@@ -114,27 +135,21 @@ def check_torch_function(
             cs = list(c) if isinstance(c, (tuple, list)) else [c]
             pairs = [(o, torch.as_tensor(ci, dtype=o.dtype)) for o, ci in zip(outs, cs) if isinstance(o, torch.Tensor) and o.requires_grad]
             wanted = [inputs[n] for n in chosen]
-            grads = torch.autograd.grad([o for o, _ in pairs], wanted, [ci for _, ci in pairs], allow_unused=True) if pairs else [None] * len(wanted)
-        result = tuple(np.zeros(w.shape, dtype=np.asarray(values[n]).dtype) if g is None else g.detach().cpu().numpy() for n, w, g in zip(chosen, wanted, grads))
-        return result  # a tuple in argument order: argnums is given as a tuple
+            try:
+                grads = torch.autograd.grad([o for o, _ in pairs], wanted, [ci for _, ci in pairs], allow_unused=True) if pairs else [None] * len(wanted)
+            except RuntimeError as error:  # the rule's own failure: the wrong number or shape of gradients
+                raise ValueError(f"{function.__name__}.backward failed under torch.autograd: {describe(error)}") from error
+        return tuple(np.zeros(w.shape, dtype=np.asarray(values[n]).dtype) if g is None else g.detach().cpu().numpy() for n, w, g in zip(chosen, wanted, grads))
 
-    forms = Forms(forward, {}, NOT_ITS_OWN_JUDGE.format(how=f"torch.autograd through {function.__name__}.apply"))
+    forms = Forms(forward, {}, _reasons(f"{function.__name__}.apply", "torch"))
     verdict = check_vjp(
-        forms, vjp, *arrays, cotangent=cotangent, cotangents=cotangents, argnums=chosen, seed=seed, implementation=name, names=names,
+        forms, vjp, *arrays, cotangent=None if cotangent is None else _numpy_tree(cotangent, "cotangent"), cotangents=cotangents,
+        argnums=chosen, seed=seed, implementation=name, names=names,
     )
     return _noted(verdict, note)
 
 
 assert_torch_function = asserting(check_torch_function)
-
-
-def _numpy_tree(value: Any) -> Any:
-    """Tensors and jax arrays in a (tuple of) outputs as NumPy arrays."""
-    if isinstance(value, (tuple, list)):
-        return type(value)(_numpy_tree(v) for v in value)
-    if hasattr(value, "detach"):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 def _noted(verdict: Verdict, note: str) -> Verdict:
@@ -169,14 +184,14 @@ def check_custom_vjp(
     check_callable(fn, "fn")
     promote = _check_promote(promote)
     name = implementation if implementation is not None else f"{getattr(fn, '__name__', 'custom_vjp')} bwd"
-    arrays, note = _promoted(args, promote, "check_custom_vjp")
+    names = argument_names(fn.fun, len(args))
+    arrays, note = _promoted(args, names, promote, "check_custom_vjp")
+    chosen, _ = arguments.choose_argnums(argnums, arrays, names)
+    tree_map = jax.tree_util.tree_map
 
     def forward(*values) -> Any:
         with jax_float64():
-            return _numpy_tree(jax.tree_util.tree_map(np.asarray, fn(*values)))
-
-    names = argument_names(fn.fun, len(args))
-    chosen, _ = arguments.choose_argnums(argnums, arrays, names)
+            return _numpy_tree(fn(*values))
 
     def vjp(c, *values):
         with jax_float64():
@@ -186,14 +201,17 @@ def check_custom_vjp(
                     full[n] = m
                 return fn(*full)
 
-            _, pullback = jax.vjp(partial, *(jax.numpy.asarray(values[n]) for n in chosen))
-            grads = pullback(jax.tree_util.tree_map(jax.numpy.asarray, c))
-            result = tuple(np.asarray(g) for g in grads)
-        return result  # a tuple in argument order: argnums is given as a tuple
+            _, pullback = jax.vjp(partial, *(tree_map(jax.numpy.asarray, values[n]) for n in chosen))
+            try:
+                grads = pullback(tree_map(jax.numpy.asarray, c))
+            except (TypeError, ValueError) as error:  # the rule's own failure: the wrong number, structure or shape of gradients
+                raise ValueError(f"the bwd rule of {getattr(fn, '__name__', 'the custom_vjp')} failed under jax.vjp: {describe(error)}") from error
+            return tuple(tree_map(np.asarray, g) for g in grads)
 
-    forms = Forms(forward, {}, NOT_ITS_OWN_JUDGE.format(how="differentiating the custom_vjp function"))
+    forms = Forms(forward, {}, _reasons("the custom_vjp function", "jax"))
     verdict = check_vjp(
-        forms, vjp, *arrays, cotangent=cotangent, cotangents=cotangents, argnums=chosen, seed=seed, implementation=name, names=names,
+        forms, vjp, *arrays, cotangent=None if cotangent is None else _numpy_tree(cotangent, "cotangent"), cotangents=cotangents,
+        argnums=chosen, seed=seed, implementation=name, names=names,
     )
     return _noted(verdict, note)
 

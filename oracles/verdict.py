@@ -17,6 +17,9 @@ from typing import Sequence
 from oracles.comparison import Comparison
 
 
+SHOWN_DISPUTES = 3  # dispute lines in a message; verdict.disputes holds them all
+
+
 @dataclass(frozen=True)
 class Dispute:
     """An element where the exact oracles disagree beyond its rounding bound:
@@ -94,10 +97,17 @@ class Verdict:
         elif status == "NOT CHECKED":
             head = "NOT CHECKED: no oracle could run"
         else:
-            head = f"{status} against {', '.join(c.oracle for c in self.comparisons if c.compared)}"
+            judging = [c.oracle for c in self.comparisons if c.compared]
+            head = f"{status} against {', '.join(judging)}" if judging else f"{status}: no oracle that ran could resolve any element"
         idle = [c.oracle for c in self.comparisons if not c.compared]
-        if idle:
-            head += f" ({', '.join(idle)} judged no element: each left every element unresolved)"
+        if idle and any(c.compared for c in self.comparisons):
+            head += f" ({', '.join(idle)} judged no element)"
+        overruled = {}
+        for dispute in self.disputes:
+            for name in dispute.wrong:
+                overruled[name] = overruled.get(name, 0) + 1
+        if overruled:
+            head += "; shown wrong by arbitration: " + ", ".join(f"{name} at {n} element(s)" for name, n in overruled.items())
         lines = [f"{self.implementation}: {head}"]
         if not self.ok and self.worst is not None and not self.worst.ok:
             lines.append(f"  worst: {self.worst.element} (by {self.worst.oracle})")
@@ -105,7 +115,11 @@ class Verdict:
         if self.unjudged:
             shown = ", ".join(self.unjudged[:5]) + (f" and {len(self.unjudged) - 5} more" if len(self.unjudged) > 5 else "")
             lines.append(f"  not judged: {shown} — unresolved by every oracle that ran")
-        lines += [f"  {d.message()}" for d in self.disputes]
+        lines += [f"  {d.message()}" for d in self.disputes[:SHOWN_DISPUTES]]
+        if len(self.disputes) > SHOWN_DISPUTES:
+            more = self.disputes[SHOWN_DISPUTES:]
+            outcomes = sorted({f"{', '.join(d.wrong)} wrong" if d.wrong else ("not decided" if d.truth is None else "none wrong") for d in more})
+            lines.append(f"  … and {len(more)} more disputed elements ({'; '.join(outcomes)}): verdict.disputes lists them all")
         lines += [f"  {oracle} skipped: {why}" for oracle, why in self.skipped]
         if self.taylor is not None:
             lines.append(f"  second opinion (not part of the verdict): {self.taylor.message()}")

@@ -190,11 +190,11 @@ def test_the_header_names_the_oracle_that_disagrees_and_the_dispute_is_decided()
     # torch.var is unbiased by default, jnp.var and np.var are not: torch differentiates another function
     x = rng.standard_normal(5)
     verdict = oracles.check_gradient(lambda x, xp: xp.var(x), lambda x: 2 * (x - x.mean()) / x.size, x)
-    assert verdict.ok, verdict.message()
+    assert verdict.ok and verdict.message().startswith("grad: OK against jax, torch, richardson, central; shown wrong by arbitration: torch at 5"), verdict.message()
     assert verdict.disputes and all(d.wrong == ("torch",) for d in verdict.disputes), verdict.message()
     assert "confirms jax" in verdict.message()
     wrong = oracles.check_gradient(lambda x, xp: xp.var(x), lambda x: 2 * (x - x.mean()) / (x.size - 1), x)
-    assert wrong.status == "WRONG" and wrong.message().startswith("grad: WRONG against jax, torch, richardson, central")
+    assert wrong.status == "WRONG" and wrong.message().startswith("grad: WRONG against jax, torch, richardson, central; shown wrong by arbitration: torch at 5")
     assert [d.wrong for d in wrong.disputes] == [("torch",)] * x.size
 
 
@@ -290,7 +290,7 @@ def test_a_torch_function_is_judged_against_its_own_forward_never_itself():
     assert "rule under test" in dict(verdict.skipped)["torch"]
     assert "promoted to float64" in verdict.message()
     half = oracles.check_torch_function(ScaledSoftplus, x.half(), beta.half())  # float16 kernels' inputs: checked in float64
-    assert half.ok and "0: float16" in half.note, half.message()
+    assert half.ok and "x: float16" in half.note, half.message()
     wrong = oracles.check_torch_function(ScaledSoftplusSlip, x, beta)
     assert not wrong.ok and wrong.worst.element.startswith("beta[0]"), wrong.message()
     # the tempting shortcut: f calls the Function under torch, so torch.autograd runs the slip too
@@ -325,6 +325,28 @@ def cos_vjp(c, x):
 
 X = np.linspace(-1, 1, 6).reshape(2, 3)
 
+
+class _Affine:
+    W = np.ones((3, 2))
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W
+
+    def backward(self, dout):
+        self.dW = self.x.T @ dout
+        return dout @ self.W.T
+
+
+class _TooFew(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        return x * y
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
 BAD = [
     ("f returns a list of floats", lambda: oracles.check_vjp(lambda x: [1.0, 2.0], cos_vjp, X), TypeError, r"f must return a numpy.ndarray .* got float at out\[0\]"),
     ("f returns ints", lambda: oracles.check_vjp(lambda x: np.ones(3, int), cos_vjp, X), TypeError, "f must return floating arrays; got dtype int64"),
@@ -341,7 +363,12 @@ BAD = [
     ("forward not a pair", lambda: oracles.check_layer(lambda x: x * 2, lambda d, c: d, X), TypeError, r"forward must return \(out, cache\); got ndarray"),
     ("jvp wrong shape", lambda: oracles.check_jvp(sin, lambda t, x: t.ravel(), X), ValueError, re.escape("jvp's result at out has shape (6,), but f's output out has shape (2, 3)")),
     ("jacobian of a pytree", lambda: oracles.check_jacobian(lambda x, xp: (x, x), lambda x: None, X), TypeError, "check_jacobian needs f to return one array"),
-    ("jacobian wrong shape", lambda: oracles.check_jacobian(sin, lambda x: np.eye(6), X), ValueError, re.escape("jacobian's result at jacobian has shape (6, 6), but the Jacobian block jacobian has shape (2, 3, 2, 3)")),
+    ("jacobian wrong shape", lambda: oracles.check_jacobian(sin, lambda x: np.eye(6), X), ValueError, re.escape("jacobian must return ∂f/∂x of shape f's output (2, 3) + x (2, 3) = (2, 3, 2, 3); got shape (6, 6)")),
+    ("hvp of a vector f", lambda: oracles.check_hvp(sin, lambda x, v: v, X), ValueError, re.escape("f must return a scalar; got shape (2, 3)")),
+    ("backward too few", lambda: oracles.check_layer(lambda x, w: (x @ w, (x, w)), lambda d, c: d @ c[1].T, X, np.ones((3, 4))), ValueError, "backward must return a tuple of 2 gradients, for x, w; .* argnums="),
+    ("object layer without its parameters", lambda: oracles.check_layer(*oracles.object_layer(_Affine(), parameters=("W",)), X), TypeError, r"this layer's forward takes x and its parameters \(W\)"),
+    ("object layer gradient elsewhere", lambda: oracles.check_layer(*oracles.object_layer(_Affine(), parameters=("W",), gradients=("grad_W",)), X, np.ones((3, 2))), ValueError, "layer.backward left no attribute 'grad_W'"),
+    ("Function backward too few", lambda: oracles.check_torch_function(_TooFew, torch.ones(2), torch.ones(2)), ValueError, "_TooFew.backward failed under torch.autograd"),
     ("not a torch Function", lambda: oracles.check_torch_function(torch.sin, torch.ones(2)), TypeError, "function must be a torch.autograd.Function subclass"),
     ("float16 unpromoted", lambda: oracles.check_torch_function(ScaledSoftplus, torch.ones(2, dtype=torch.float16), torch.ones(1), promote=False), TypeError, "float16, which has no tolerance"),
     ("not a custom_vjp", lambda: oracles.check_custom_vjp(jnp.sin, X), TypeError, "fn must be a jax.custom_vjp function"),
@@ -353,3 +380,80 @@ BAD = [
 def test_bad_input_is_refused_with_the_argument_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# --- what a new user's trial found ---------------------------------------------------------------
+
+
+def test_a_forward_that_writes_into_its_input_cannot_move_the_point():
+    def relu_forward(x):  # the classic in-place slip: out aliases x
+        out = x
+        out[out < 0] = 0
+        return out, x
+
+    x = rng.standard_normal((3, 4))
+    verdict = oracles.check_layer(relu_forward, lambda dout, x: dout * (x >= 0), x)  # x zeroed by forward: dout passes everywhere
+    assert verdict.status == "WRONG" and verdict.worst.element.startswith("x["), verdict.message()
+    assert np.any(x < 0)  # the caller's x untouched
+
+
+def test_a_smooth_function_with_sharp_curvature_is_not_a_kink():
+    # Charbonnier loss: smooth everywhere, curvature 1e3 at |x| ~ 1e-3 — the stencil sees a jump, the sides settle it
+    x = np.linspace(-2e-3, 2e-3, 12)
+    f, g = (lambda x, xp: xp.sum(xp.sqrt(x**2 + 1e-6))), (lambda x: x / np.sqrt(x**2 + 1e-6))
+    verdict = oracles.check_gradient(f, g, x)
+    assert verdict.ok and verdict.oracles_ran == tuple(oracles.ORACLES) and all(c.kinks == 0 for c in verdict.comparisons), verdict.message()
+    off = oracles.check_gradient(f, lambda x: g(x) * np.where(np.arange(12) == 3, 1 + 1e-9, 1.0), x)
+    assert not off.ok and off.worst.element == "x[3]", off.message()
+
+
+def test_a_forward_that_draws_anew_each_call_is_not_judged_and_says_why():
+    class Dropout:
+        def forward(self, x):
+            self.mask = np.random.rand(*x.shape) < 0.5
+            return x * self.mask
+
+        def backward(self, dout):
+            return dout * self.mask
+
+    verdict = oracles.check_layer(*oracles.object_layer(Dropout()), rng.standard_normal((3, 4)))
+    assert not verdict.ok and verdict.status == "NOT JUDGED", verdict.message()
+    assert verdict.message().startswith("backward: NOT JUDGED: no oracle that ran could resolve any element")
+    assert "forward returned different values for the same inputs" in verdict.message()
+
+
+def test_checks_leave_the_callers_numpy_random_state_alone():
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, oracles\n"
+        "np.random.seed(0); before = np.random.get_state()[1].copy()\n"
+        "oracles.check_vjp(lambda x, xp: xp.sin(x), lambda c, x: c * np.cos(x), np.ones(3))\n"  # the first check imports JAX
+        "assert (np.random.get_state()[1] == before).all(), 'the random state moved'\n"
+        "print('kept')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "kept" in done.stdout, done.stderr
+
+
+def test_custom_rules_take_pytrees_and_tensors():
+    @jax.custom_vjp
+    def scaled(p, x):
+        return {"y": jnp.tanh(p["w"] * x), "z": p["b"] * x}
+
+    def fwd(p, x):
+        return scaled(p, x), (p, x)
+
+    def bwd(residuals, g):
+        p, x = residuals
+        d = g["y"] * (1 - jnp.tanh(p["w"] * x) ** 2)
+        return {"w": jnp.sum(d * x), "b": jnp.sum(g["z"] * x)}, d * p["w"] + g["z"] * p["b"]
+
+    scaled.defvjp(fwd, bwd)
+    p, x = {"w": np.array(0.7), "b": np.array(-1.2)}, rng.standard_normal(4)
+    verdict = oracles.check_custom_vjp(scaled, p, x)
+    assert verdict.ok, verdict.message()
+    x_t, beta = cases.torch_function_inputs()
+    given = torch.ones(4, 3)  # a tensor cotangent, as a torch user has it
+    assert oracles.check_torch_function(ScaledSoftplus, x_t, beta, cotangent=given).ok

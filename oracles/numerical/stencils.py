@@ -280,11 +280,15 @@ def differentiate(stencil: Stencil, evaluator: Evaluator, *, limit: int | None =
     if evaluator.sees_kinks or finds_kinks:
         for i, theta in enumerate(evaluator.leaves):
             for k in np.flatnonzero(kinked[i].reshape(-1)):  # rare: one element at a time
-                bracket = one_sided_bracket(stencil, evaluator, i, k, rounding)
-                if np.all(np.isfinite(bracket)):
+                sides = one_sided(stencil, evaluator, i, k, rounding)
+                kink, value, error, bracket = settled(*sides, evaluator.sees_kinks)
+                kinked[i].reshape(-1)[k] = kink
+                if kink:
                     lower[i].reshape(-1)[k], upper[i].reshape(-1)[k] = bracket
-                else:  # E is not piecewise smooth here (noise, a value that changes from call to call): unresolved
-                    kinked[i].reshape(-1)[k] = False
+                else:  # smooth after all (then judged by its two sides' mean), or no smooth side at all (noise): unresolved
+                    errors[i].reshape(-1)[k] = error
+                    if np.isfinite(value):
+                        values[i].reshape(-1)[k] = value
     return Differentiated(values, errors, kinked, lower, upper)
 
 
@@ -293,12 +297,15 @@ def differentiate(stencil: Stencil, evaluator: Evaluator, *, limit: int | None =
 
 def _clean_one_sided(evaluator: Evaluator, i: int, k: int, theta, h, E0, direction: int, rounding: float) -> tuple[float, float]:
     """The one-sided derivative on one side of θ, from a step short enough that
-    no kink lies between θ and θ ± s, and its error estimate
-    |q(s) − q(s/2)| + rounding.  Where the kink pattern is seen, "no kink" is
-    the pattern at s, s/2 and s/4 being the one found immediately beside θ on
-    that side (which differs from θ's own only when θ sits exactly on a kink);
-    where E is opaque, it is q(s), q(s/2), q(s/4) lying on one smooth piece
-    (``_smooth``).
+    no kink lies between θ and θ ± s, and its error estimate.  Where the kink
+    pattern is seen, "no kink" is the pattern at s, s/2 and s/4 being the one
+    found immediately beside θ on that side (which differs from θ's own only
+    when θ sits exactly on a kink), and the derivative is q(s/2) ± |q(s) − q(s/2)|
+    + rounding.  Where E is opaque, it is q(s), q(s/2), q(s/4) lying on one
+    smooth piece (``_smooth``), and the derivative is extrapolated to s → 0 from
+    them, 2q(s/4) − q(s/2) = E'± + O(s²), so that a smooth element flagged by
+    ``jumped`` is seen to have equal sides (``settled``); where no step is
+    short enough to be smooth (noise), (nan, inf).
 
     Halving matters when several kinks sit near θ (a maxout unit near a tie for
     several samples, a kink within the stencil but not at θ): a long step would
@@ -310,23 +317,23 @@ def _clean_one_sided(evaluator: Evaluator, i: int, k: int, theta, h, E0, directi
     def quotient(step, E):
         return float(E - E0) / float((theta + direction * step) - theta)
 
-    s, clean = h, False
+    s = h
     for _ in range(MAX_HALVINGS):
         (E_s, p_s), (E_half, p_half), (E_quarter, p_quarter) = (
             evaluator.at(i, k, theta + direction * s),
             evaluator.at(i, k, theta + direction * s / 2),
             evaluator.at(i, k, theta + direction * s / 4),
         )
+        q = quotient(s, E_s), quotient(s / 2, E_half), quotient(s / 4, E_quarter)
         if sees and p_s == p_half == p_quarter == p_beside:
-            break
-        if not sees and _smooth(quotient(s, E_s), quotient(s / 2, E_half), quotient(s / 4, E_quarter), rounding / float(s)):
-            clean = True
-            break
+            return q[1], abs(q[0] - q[1]) + 2 * rounding / float(s)
+        if not sees and _smooth(*q, rounding / float(s)):
+            extrapolated, coarser = 2 * q[2] - q[1], 2 * q[1] - q[0]
+            return extrapolated, abs(extrapolated - coarser) + 20 * rounding / float(s)
         s = s / 2
-    if not sees and not clean:  # no step short enough lies on one smooth piece: noise, not a kink
+    if not sees:  # no step short enough lies on one smooth piece: noise, not a kink
         return float("nan"), float("inf")
-    q_s, q_half = quotient(s, E_s), quotient(s / 2, E_half)
-    return q_half, abs(q_s - q_half) + 2 * rounding / float(s)
+    return q[1], abs(q[0] - q[1]) + 2 * rounding / float(s)
 
 
 def _smooth(q_s: float, q_half: float, q_quarter: float, rounding: float) -> bool:
@@ -335,18 +342,28 @@ def _smooth(q_s: float, q_half: float, q_quarter: float, rounding: float) -> boo
     return abs(q_s - 3 * q_half + 2 * q_quarter) <= KINK_MARGIN * rounding
 
 
-def one_sided_bracket(stencil: Stencil, evaluator: Evaluator, i: int, k: int, rounding: float = 0.0) -> tuple[float, float]:
-    """[min, max] of the clean left and right derivatives at element k of
-    leaf i, widened by their error (``rounding``: ε × the size of E's terms, where known)."""
+def one_sided(stencil: Stencil, evaluator: Evaluator, i: int, k: int, rounding: float = 0.0) -> tuple[float, float, float, float]:
+    """(left, its error, right, its error): the clean one-sided derivatives at
+    element k of leaf i (``rounding``: ε × the size of E's terms, where known)."""
     theta = evaluator.leaves[i].reshape(-1)[k]
     h = steps(np.asarray([theta]), stencil)[0]
-    E0 = evaluator.E0
-    right, right_error = _clean_one_sided(evaluator, i, k, theta, h, E0, +1, rounding)
-    left, left_error = _clean_one_sided(evaluator, i, k, theta, h, E0, -1, rounding)
-    slack = max(right_error, left_error)
-    if not np.isfinite(slack):
-        return float("nan"), float("nan")
-    return min(left, right) - slack, max(left, right) + slack
+    right, right_error = _clean_one_sided(evaluator, i, k, theta, h, evaluator.E0, +1, rounding)
+    left, left_error = _clean_one_sided(evaluator, i, k, theta, h, evaluator.E0, -1, rounding)
+    return left, left_error, right, right_error
+
+
+def settled(left, left_error, right, right_error, seen: bool) -> tuple[bool, float, float, tuple[float, float]]:
+    """What an element flagged as crossing a kink turns out to be, from its one-sided
+    derivatives: ``(kinked, value, error, (lower, upper))``.  A kink: the bracket
+    [min, max] widened by the larger error.  Where kinks are found rather than seen,
+    two sides equal within their errors are a smooth element (value their mean), and
+    a side with no smooth step is noise (value nan, error inf: unresolved)."""
+    slack = max(left_error, right_error)
+    if not seen and not np.isfinite(slack):
+        return False, float("nan"), float("inf"), (float("nan"), float("nan"))
+    if not seen and abs(left - right) <= left_error + right_error:
+        return False, (left + right) / 2, abs(left - right) / 2 + slack, (float("nan"), float("nan"))
+    return True, float("nan"), float("inf"), (min(left, right) - slack, max(left, right) + slack)
 
 
 # --- along a direction ---------------------------------------------------------------------------
@@ -384,11 +401,10 @@ def along_elements(
         h = float(steps(t0, stencil)[0])
         right, right_error = _one_sided_along(E_at, h, E0, rounding, +1, kinked)
         left, left_error = _one_sided_along(E_at, h, E0, rounding, -1, kinked)
-        slack = np.maximum(right_error, left_error)
-        value = np.where(kinked, quotients(stencil, theta, E)[0], value)
-        error = np.where(kinked, np.inf, error)
-        kinked = kinked & np.isfinite(slack)  # no smooth side found (noise): unresolved, not a kink
-        lower, upper = np.where(kinked, np.minimum(left, right) - slack, np.nan), np.where(kinked, np.maximum(left, right) + slack, np.nan)
+        value, error = value.astype(np.float64), error.astype(np.float64)
+        for k in np.flatnonzero(kinked):
+            kinked[k], settled_value, error[k], (lower[k], upper[k]) = settled(left[k], left_error[k], right[k], right_error[k], False)
+            value[k] = settled_value if np.isfinite(settled_value) else quotients(stencil, theta, E)[0][k]
     return Differentiated([value], [error], [kinked], [lower], [upper])
 
 
@@ -403,7 +419,8 @@ def _one_sided_along(E_at: Callable, h: float, E0: np.ndarray, rounding: np.ndar
         smooth = np.abs(q[0] - 3 * q[1] + 2 * q[2]) <= KINK_MARGIN * rounding / s
         last = halving == MAX_HALVINGS - 1 or not np.any(remaining & ~smooth)
         done = remaining & smooth
-        value[done], error[done] = q[1][done], np.abs(q[0] - q[1])[done] + 2 * rounding[done] / s
+        extrapolated, coarser = 2 * q[2] - q[1], 2 * q[1] - q[0]  # as _clean_one_sided: E'± + O(s²)
+        value[done], error[done] = extrapolated[done], np.abs(extrapolated - coarser)[done] + 20 * rounding[done] / s
         remaining &= ~done  # at the last halving, what is left never lay on one smooth piece: error stays inf
         if last:
             break
