@@ -25,6 +25,7 @@ from oracles.layers import assert_layer, check_layer, object_layer
 from oracles.rules import assert_custom_vjp, assert_torch_function, check_custom_vjp, check_torch_function
 from oracles.frameworks import OracleCannotRun
 from oracles.golden import GoldenConfig, assert_golden, compare_golden, golden_inputs, load_golden, save_golden
+from oracles.properties import PROPERTIES, PropertyResult
 from oracles.registration import RegistrationError, register_activation, register_loss
 from oracles.registry import DEFAULT_ORACLES, ORACLES, Oracle, answer, gradients, numerical_gradients
 from oracles.taylor import TaylorResult, taylor_network, taylor_test
@@ -42,6 +43,8 @@ __all__ = [
     "ORACLES",
     "Oracle",
     "OracleCannotRun",
+    "PROPERTIES",
+    "PropertyResult",
     "RegistrationError",
     "TOLERANCES",
     "TaylorResult",

@@ -70,6 +70,7 @@ class LeafComparison:
     compared: int  # elements judged
     scale: float = 1.0  # the worst element's S_k (oracles.tolerances)
     bound: float = 0.0  # the worst element's rounding bound R_k (0 where none is known)
+    magnitude: float = 0.0  # the largest finite |desired| in this leaf (the reference's size: has it vanished?)
 
     @property
     def element(self) -> str:
@@ -243,6 +244,7 @@ def _judge_leaf(name, a, d, err, kinked, lower, upper, limit: float, scale: np.n
     record = LeafComparison(
         name, tuple(int(i) for i in k), float(a[k]), float(d[k]), abs_error, rel_error, worst_bad,
         bool(kinked[k]), int(np.sum(kinked)), int(np.sum(unresolved)), int(np.sum(~unresolved)), float(scale[k]), float(bound[k]),
+        float(np.max(np.abs(d64[np.isfinite(d64)]), initial=0.0)),
     )
     return record, ~unresolved
 

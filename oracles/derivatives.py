@@ -25,6 +25,7 @@ derivative that is right only along the first.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -33,6 +34,8 @@ from oracles import arguments, trees
 from oracles.checks import _check_implementation, judge_problem
 from oracles.comparison import asserting
 from oracles.frameworks import Framework, OracleCannotRun
+from oracles.properties import TRIVIAL, Pass, Subject, check_batch, check_nondet_tol, check_properties
+from oracles.properties import run as run_properties
 from oracles.problems import Forms, FunctionProblem, JacobianProblem, TangentProblem, check_callable, copied, scalar, takes_xp
 from oracles.registry import ORACLES, check_oracle_names
 from oracles.verdict import Verdict, joined
@@ -140,6 +143,9 @@ def check_vjp(
     oracles: Sequence[str] | None = None,
     implementation: str = "vjp",
     names: Sequence[str] | None = None,
+    properties: bool | Sequence[str] = True,
+    nondet_tol: float = 0.0,
+    batch: dict[str, int] | None = None,
 ) -> Verdict:
     """Judge the hand-written vector–Jacobian product ``vjp`` of ``f`` at ``args``.
 
@@ -154,24 +160,92 @@ def check_vjp(
     and other data are passed as they are, a fresh copy each call).
     ``cotangent``: shaped like f's output; without it, ``cotangents`` are drawn
     from ``seed``.  ``names``: the arguments' names in the verdict (default:
-    f's parameter names)."""
-    return _check_vjp(f, vjp, args, cotangent, cotangents, argnums, seed, oracles, implementation, names, ("check_vjp", "f", "vjp"))
+    f's parameter names).  ``properties``: which of ``oracles.properties``
+    (repeatable, linear, untouched, dtypes, batch) are checked too — all by
+    default, ``False`` for none; ``nondet_tol``: the run-to-run difference
+    allowed, relative to the largest gradient element (0: bitwise);
+    ``batch``: ``{"x": 0}``, the batch axis of the batched arguments (every
+    output's is its first), for the batch property."""
+    def pass_of(vjp_name: str, like, single) -> Pass:
+        return Pass(
+            lambda *a: (_call_f(f, *a), a), lambda c, cache: _call(vjp, c, *cache),
+            lambda raw, a: arguments.returned(raw, like(a), single, vjp_name), ("f", "vjp", "its arguments"),
+        )
+
+    return _check_vjp(
+        f, vjp, args, cotangent, cotangents, argnums, seed, oracles, implementation, names, ("check_vjp", "f", "vjp"),
+        pass_of, properties, nondet_tol, batch,
+    )
 
 
-def _check_vjp(f, vjp, args, cotangent, cotangents, argnums, seed, oracles, implementation, names, words: tuple[str, str, str]) -> Verdict:
+def _call_f(f: Callable | Forms, *args) -> Any:
+    return f.numpy(*args) if isinstance(f, Forms) else _call(f, *args)
+
+
+def _check_vjp(
+    f, vjp, args, cotangent, cotangents, argnums, seed, oracles, implementation, names, words: tuple[str, str, str],
+    pass_of: Callable[[str, Callable[[tuple], list], bool], Pass], properties: bool | Sequence[str] = True, nondet_tol: float = 0.0, batch=None,
+) -> Verdict:
     """``check_vjp``, with the words its messages use for the check, f and the product
-    (``check_layer``'s are ``forward`` and ``backward``)."""
+    (``check_layer``'s are ``forward`` and ``backward``), and ``pass_of(name, like,
+    single)``: the backward pass in the cache convention, for the properties
+    (``like(args)``: what its gradients must mirror, for the arguments it ran on)."""
     who, f_name, vjp_name = words
     check_callable(vjp, vjp_name)
+    chosen_properties, tolerance = check_properties(properties), check_nondet_tol(nondet_tol)
     prepared = Prepared(f, args, names, argnums, oracles, implementation, who, f_name)
+    axes = check_batch(batch, prepared.names, prepared.argnums, args)
+    if axes is not None and "batch" not in chosen_properties:
+        raise ValueError("batch= declares the batch axes for the batch property, which properties= leaves out")
     probes = prepared.probes(cotangent, cotangents, seed, prepared.output, "out", "cotangent")
-    verdicts = []
-    for k, c in enumerate(probes, start=1):
-        problem = FunctionProblem(prepared.forms, args, prepared.names, prepared.argnums, cotangent=c, where=f"cotangent {k}" if len(probes) > 1 else "")
+    like = prepared.like_arguments()
+
+    def judged(k: int, c: Any, count: int) -> Verdict:
+        problem = FunctionProblem(prepared.forms, args, prepared.names, prepared.argnums, cotangent=c, where=f"cotangent {k}" if count > 1 else "")
         result = _call(vjp, _as_dtype_of(c, prepared.output_as_given, "out"), *_copies(args))
-        ours = arguments.returned(result, prepared.like_arguments(), prepared.single, vjp_name)
-        verdicts.append(prepared.judged(problem, ours))
-    return joined(verdicts, _drawn_note(cotangent, len(probes), seed, "cotangent"))
+        return prepared.judged(problem, arguments.returned(result, like, prepared.single, vjp_name))
+
+    def drawn(k: int) -> Any:  # further cotangents, from another stream than the probes'
+        return _as_dtype_of(arguments.drawn(prepared.output, 1, seed + 7919 * (k + 1), "out")[0], prepared.output_as_given, "out")
+
+    verdicts = [judged(k, c, len(probes)) for k, c in enumerate(probes, start=1)]
+    notes = [_drawn_note(cotangent, len(probes), seed, "cotangent")]
+    randoms = [_largest(g) for g in [arguments.returned(_call(vjp, drawn(0), *_copies(args)), like, prepared.single, vjp_name)]]
+    vanished = _vanished(verdicts, randoms[0], prepared.point.paths)
+    if vanished:  # the oracles' gradient of some argument is 0 for a probe: agreement there proves nothing
+        extra = arguments.drawn(prepared.output, 1, seed + 104729, "out")[0]
+        verdicts = [judged(k, c, len(probes) + 1) for k, c in enumerate(probes, start=1)] + [judged(len(probes) + 1, extra, len(probes) + 1)]
+        notes.append(
+            f"the oracles' gradient vanishes for {'; '.join(vanished)} — agreement there proves nothing, so a drawn "
+            f"cotangent {len(probes) + 1} was added"
+        )
+    verdict = joined(verdicts, "; ".join(n for n in notes if n))
+    if not chosen_properties or prepared.note:  # a forward that draws anew each call has no properties to speak of
+        return verdict
+    subject = Subject(
+        pass_of(vjp_name, lambda a: [(a[n], prepared.names[n]) for n in prepared.argnums], prepared.single), args, prepared.names, prepared.point.paths, prepared.argnums,
+        _as_dtype_of(probes[0], prepared.output_as_given, "out"), drawn, _dtype([], args, prepared.argnums)[0], tolerance, axes,
+    )
+    return dataclasses.replace(verdict, properties=run_properties(chosen_properties, subject))
+
+
+def _largest(leaves: Sequence[np.ndarray]) -> list[float]:
+    """Per leaf, the largest finite |element|."""
+    return [float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in (np.asarray(l, np.float64) for l in leaves)]
+
+
+def _vanished(verdicts: Sequence[Verdict], random: Sequence[float], paths: Sequence[str]) -> list[str]:
+    """Per probe, the leaves whose reference gradient vanished: no more than ``TRIVIAL`` ×
+    the backward pass's own largest element for a random cotangent."""
+    found = []
+    for k, verdict in enumerate(verdicts, start=1):
+        judging = next((c for c in verdict.comparisons if c.compared), None)
+        if judging is None:
+            continue
+        for path, leaf, size in zip(paths, judging.leaves, random):
+            if size > 0 and leaf.magnitude <= TRIVIAL * size:
+                found.append(f"{path} under cotangent {k} (largest {leaf.magnitude:.1e} against {size:.1e} for a random cotangent)")
+    return found
 
 
 assert_vjp = asserting(check_vjp)

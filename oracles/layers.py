@@ -33,9 +33,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from oracles.arguments import returned
 from oracles.comparison import asserting
 from oracles.derivatives import _check_vjp
 from oracles.problems import Forms, argument_names, check_callable, takes_xp
+from oracles.properties import Pass
 from oracles.verdict import Verdict
 
 
@@ -65,6 +67,9 @@ def check_layer(
     seed: int = 0,
     oracles: Sequence[str] | None = None,
     implementation: str = "backward",
+    properties: bool | Sequence[str] = True,
+    nondet_tol: float = 0.0,
+    batch: dict[str, int] | None = None,
 ) -> Verdict:
     """Judge ``backward`` — ``grads = backward(dout, cache)`` with
     ``out, cache = forward(*args)`` — against every applicable oracle.
@@ -73,17 +78,26 @@ def check_layer(
     pytree of them), whose gradients ``backward`` returns in that order (one
     gradient when there is one).  ``cotangent``: one ``dout``, shaped like
     ``out``; without it, ``cotangents`` are drawn from ``seed``.  Elements are
-    named by the forward pass's parameter names (``w[0, 2] @ cotangent 1``)."""
+    named by the forward pass's parameter names (``w[0, 2] @ cotangent 1``).
+    ``properties``, ``nondet_tol``, ``batch``: what else the backward pass must
+    satisfy (``oracles.properties``: repeatable, linear in dout, leaves x, dout
+    and the cache untouched, each gradient in its argument's dtype, and — with
+    ``batch={"x": 0}`` — per-sample passes summing to the batched one)."""
     check_callable(forward, "forward")
     check_callable(backward, "backward")
 
+    def forward_(*arguments):
+        return forward(*arguments, **({"xp": np} if takes_xp(forward) else {}))
+
     def vjp(dout, *arguments):
-        _, cache = forward(*arguments, **({"xp": np} if takes_xp(forward) else {}))
-        return backward(dout, cache)
+        return backward(dout, forward_(*arguments)[1])
+
+    def pass_of(name: str, like, single) -> Pass:
+        return Pass(forward_, backward, lambda raw, a: returned(raw, like(a), single, name), ("forward", "backward", "the cache"))
 
     return _check_vjp(
         _forms(forward), vjp, args, cotangent, cotangents, argnums, seed, oracles, implementation, argument_names(forward, len(args)),
-        ("check_layer", "forward", "backward"),
+        ("check_layer", "forward", "backward"), pass_of, properties, nondet_tol, batch,
     )
 
 

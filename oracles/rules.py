@@ -31,8 +31,9 @@ import numpy as np
 from oracles import arguments, trees
 from oracles.comparison import asserting
 from oracles.frameworks import describe
-from oracles.derivatives import check_vjp
+from oracles.derivatives import _check_vjp
 from oracles.problems import Forms, argument_names, check_callable
+from oracles.properties import Pass
 from oracles.verdict import Verdict
 
 def _reasons(rule: str, framework: str) -> dict[str, str]:
@@ -54,6 +55,10 @@ def _as_numpy(value: Any) -> Any:
     if type(value).__module__.startswith("jax") and hasattr(value, "dtype"):  # a jax array
         return np.asarray(value)
     return value
+
+
+def _numpy_dtype(tensor: Any) -> np.dtype:
+    return np.dtype(str(tensor.dtype).removeprefix("torch."))
 
 
 def _numpy_tree(value: Any, root: str = "out") -> Any:
@@ -99,6 +104,9 @@ def check_torch_function(
     seed: int = 0,
     promote: bool = True,
     implementation: str | None = None,
+    properties: bool | Sequence[str] = True,
+    nondet_tol: float = 0.0,
+    batch: dict[str, int] | None = None,
 ) -> Verdict:
     """Judge the backward of ``function`` (a ``torch.autograd.Function``
     subclass) at ``args`` against numerical derivatives of its forward.
@@ -123,28 +131,38 @@ def check_torch_function(
         return [torch.tensor(a, requires_grad=n in grad) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
                 else (torch.from_numpy(a.copy()) if isinstance(a, np.ndarray) else a) for n, a in enumerate(values)]
 
-    def forward(*values) -> Any:
-        with torch.no_grad():
-            return _numpy_tree(function.apply(*tensors(values)))
-
-    def vjp(c, *values):
+    def forward_pass(*values) -> tuple[Any, Any]:
         inputs = tensors(values, chosen)
         with torch.enable_grad():
             out = function.apply(*inputs)
-            outs = list(out) if isinstance(out, (tuple, list)) else [out]
-            cs = list(c) if isinstance(c, (tuple, list)) else [c]
-            pairs = [(o, torch.as_tensor(ci, dtype=o.dtype)) for o, ci in zip(outs, cs) if isinstance(o, torch.Tensor) and o.requires_grad]
-            wanted = [inputs[n] for n in chosen]
-            try:
-                grads = torch.autograd.grad([o for o, _ in pairs], wanted, [ci for _, ci in pairs], allow_unused=True) if pairs else [None] * len(wanted)
-            except RuntimeError as error:  # the rule's own failure: the wrong number or shape of gradients
-                raise ValueError(f"{function.__name__}.backward failed under torch.autograd: {describe(error)}") from error
-        return tuple(np.zeros(w.shape, dtype=np.asarray(values[n]).dtype) if g is None else g.detach().cpu().numpy() for n, w, g in zip(chosen, wanted, grads))
+        return _numpy_tree(out), (inputs, out)
 
-    forms = Forms(forward, {}, _reasons(f"{function.__name__}.apply", "torch"))
-    verdict = check_vjp(
-        forms, vjp, *arrays, cotangent=None if cotangent is None else _numpy_tree(cotangent, "cotangent"), cotangents=cotangents,
-        argnums=chosen, seed=seed, implementation=name, names=names,
+    def backward_pass(c, cache) -> tuple:
+        """torch.autograd.grad through the graph of one forward pass, kept for another call (as gradcheck's
+        reentrancy check); dout shares memory with the tensors given, so a write into grad_output shows."""
+        inputs, out = cache
+        outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        cs = list(c) if isinstance(c, (tuple, list)) else [c]
+        pairs = [(o, _tensor_of(ci, o.dtype)) for o, ci in zip(outs, cs) if isinstance(o, torch.Tensor) and o.requires_grad]
+        wanted = [inputs[n] for n in chosen]
+        try:
+            grads = torch.autograd.grad([o for o, _ in pairs], wanted, [ci for _, ci in pairs], allow_unused=True, retain_graph=True) if pairs else [None] * len(wanted)
+        except RuntimeError as error:  # the rule's own failure: the wrong number or shape of gradients
+            raise ValueError(f"{function.__name__}.backward failed under torch.autograd: {describe(error)}") from error
+        return tuple(np.zeros(w.shape, dtype=_numpy_dtype(w)) if g is None else _as_numpy(g) for w, g in zip(wanted, grads))
+
+    def _tensor_of(values: np.ndarray, dtype) -> Any:
+        tensor = torch.from_numpy(values) if isinstance(values, np.ndarray) and values.flags.writeable else torch.as_tensor(values)
+        return tensor if tensor.dtype == dtype else tensor.to(dtype)
+
+    forms = Forms(lambda *values: forward_pass(*values)[0], {}, _reasons(f"{function.__name__}.apply", "torch"))
+    verdict = _check_vjp(
+        forms, lambda c, *values: backward_pass(c, forward_pass(*values)[1]), arrays,
+        None if cotangent is None else _numpy_tree(cotangent, "cotangent"), cotangents, chosen, seed, None, name, names,
+        ("check_torch_function", f"{function.__name__}.forward", f"{function.__name__}.backward"),
+        lambda vjp_name, like, single: Pass(forward_pass, backward_pass, lambda raw, a: arguments.returned(raw, like(a), single, vjp_name),
+                                            (f"{function.__name__}.forward", f"{function.__name__}.backward", "its saved tensors")),
+        properties, nondet_tol, batch,
     )
     return _noted(verdict, note)
 
@@ -170,6 +188,9 @@ def check_custom_vjp(
     seed: int = 0,
     promote: bool = True,
     implementation: str | None = None,
+    properties: bool | Sequence[str] = True,
+    nondet_tol: float = 0.0,
+    batch: dict[str, int] | None = None,
 ) -> Verdict:
     """Judge the bwd rule of ``fn`` (a ``jax.custom_vjp`` function) at
     ``args`` against numerical derivatives of its primal: the product under
@@ -189,11 +210,7 @@ def check_custom_vjp(
     chosen, _ = arguments.choose_argnums(argnums, arrays, names)
     tree_map = jax.tree_util.tree_map
 
-    def forward(*values) -> Any:
-        with jax_float64():
-            return _numpy_tree(fn(*values))
-
-    def vjp(c, *values):
+    def forward_pass(*values) -> tuple[Any, Any]:
         with jax_float64():
             def partial(*moved):
                 full = list(values)
@@ -201,17 +218,29 @@ def check_custom_vjp(
                     full[n] = m
                 return fn(*full)
 
-            _, pullback = jax.vjp(partial, *(tree_map(jax.numpy.asarray, values[n]) for n in chosen))
+            out, pullback = jax.vjp(partial, *(tree_map(jax.numpy.asarray, values[n]) for n in chosen))
+            return _numpy_tree(out), pullback
+
+    def backward_pass(c, pullback) -> tuple:
+        with jax_float64():
             try:
                 grads = pullback(tree_map(jax.numpy.asarray, c))
             except (TypeError, ValueError) as error:  # the rule's own failure: the wrong number, structure or shape of gradients
                 raise ValueError(f"the bwd rule of {getattr(fn, '__name__', 'the custom_vjp')} failed under jax.vjp: {describe(error)}") from error
             return tuple(tree_map(np.asarray, g) for g in grads)
 
-    forms = Forms(forward, {}, _reasons("the custom_vjp function", "jax"))
-    verdict = check_vjp(
-        forms, vjp, *arrays, cotangent=None if cotangent is None else _numpy_tree(cotangent, "cotangent"), cotangents=cotangents,
-        argnums=chosen, seed=seed, implementation=name, names=names,
+    def primal(*values) -> Any:
+        with jax_float64():
+            return _numpy_tree(fn(*values))  # calling the function runs its primal, never fwd or bwd
+
+    forms = Forms(primal, {}, _reasons("the custom_vjp function", "jax"))
+    verdict = _check_vjp(
+        forms, lambda c, *values: backward_pass(c, forward_pass(*values)[1]), arrays,
+        None if cotangent is None else _numpy_tree(cotangent, "cotangent"), cotangents, chosen, seed, None, name, names,
+        ("check_custom_vjp", "the primal", "the bwd rule"),
+        lambda vjp_name, like, single: Pass(forward_pass, backward_pass, lambda raw, a: arguments.returned(raw, like(a), single, vjp_name),
+                                            ("jax.vjp's forward", "the bwd rule", "its residuals")),
+        properties, nondet_tol, batch,
     )
     return _noted(verdict, note)
 

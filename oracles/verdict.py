@@ -53,10 +53,19 @@ class Verdict:
     elements: int = 0  # gradient elements the verdict covers
     disputes: tuple[Dispute, ...] = ()  # elements where the exact oracles disagreed among themselves
     taylor: object = None  # an oracles.taylor.TaylorResult when asked for: a second opinion, shown, not judged
+    properties: tuple = ()  # oracles.properties.PropertyResult: what else a backward pass must satisfy
 
     @property
     def ok(self) -> bool:
-        return bool(self.comparisons) and all(c.ok for c in self.comparisons) and not self.unjudged
+        return bool(self.comparisons) and all(c.ok for c in self.comparisons) and not self.unjudged and self.properties_hold
+
+    @property
+    def properties_hold(self) -> bool:
+        return all(p.ok for p in self.properties)
+
+    @property
+    def failed_properties(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.properties if not p.ok)
 
     @property
     def oracles_ran(self) -> tuple[str, ...]:
@@ -80,6 +89,8 @@ class Verdict:
             return "OK"
         if not self.comparisons:
             return "NOT CHECKED"
+        if not self.properties_hold:
+            return "WRONG"
         if all(c.ok for c in self.comparisons) and self.unjudged:
             undecided = {d.element for d in self.disputes if d.truth is None}
             if undecided and set(self.unjudged) <= undecided:
@@ -89,11 +100,16 @@ class Verdict:
 
     def message(self) -> str:
         status = self.status
-        if status == "WRONG":
+        if status == "WRONG" and all(c.ok for c in self.comparisons):
+            judging = [c.oracle for c in self.comparisons if c.compared]
+            head = f"WRONG: fails {', '.join(self.failed_properties)}" + (f" (agrees with {', '.join(judging)})" if judging else "")
+        elif status == "WRONG":
             head = f"WRONG against {', '.join(c.oracle for c in self.comparisons if not c.ok)}"
             agreeing = [c.oracle for c in self.comparisons if c.ok]
             if agreeing:
                 head += f" (agrees with {', '.join(agreeing)})"
+            if not self.properties_hold:
+                head += f"; fails {', '.join(self.failed_properties)}"
         elif status == "NOT CHECKED":
             head = "NOT CHECKED: no oracle could run"
         else:
@@ -121,6 +137,11 @@ class Verdict:
             outcomes = sorted({f"{', '.join(d.wrong)} wrong" if d.wrong else ("not decided" if d.truth is None else "none wrong") for d in more})
             lines.append(f"  … and {len(more)} more disputed elements ({'; '.join(outcomes)}): verdict.disputes lists them all")
         lines += [f"  {oracle} skipped: {why}" for oracle, why in self.skipped]
+        failing = [p for p in self.properties if not p.ok]
+        lines += [f"  property {p.line()}" for p in failing]
+        held = [p.name for p in self.properties if p.ok]
+        if held:
+            lines.append(f"  properties that hold: {', '.join(held)}")
         if self.taylor is not None:
             lines.append(f"  second opinion (not part of the verdict): {self.taylor.message()}")
         if self.note:

@@ -182,8 +182,11 @@ def test_a_given_cotangent_is_used_and_a_backward_ignoring_it_is_caught():
     ones = np.ones((3, 2))
     assert oracles.check_vjp(lambda x, xp: xp.sin(x), lambda c, x: c * np.cos(x), x, cotangent=ones).ok
     forgets = oracles.check_vjp(lambda x, xp: xp.sin(x), lambda c, x: np.cos(x), x)  # drops dout: right only for ones
-    assert oracles.check_vjp(lambda x, xp: xp.sin(x), lambda c, x: np.cos(x), x, cotangent=ones).ok
     assert not forgets.ok and forgets.worst.element.startswith("x[")
+    at_ones = oracles.check_vjp(lambda x, xp: xp.sin(x), lambda c, x: np.cos(x), x, cotangent=ones, properties=False)
+    assert at_ones.ok  # the values alone cannot tell at dout = ones …
+    caught = oracles.check_vjp(lambda x, xp: xp.sin(x), lambda c, x: np.cos(x), x, cotangent=ones)
+    assert caught.failed_properties == ("linear",) and "does not scale with dout" in caught.message()  # … linearity can
 
 
 def test_the_header_names_the_oracle_that_disagrees_and_the_dispute_is_decided():
