@@ -34,7 +34,7 @@ from oracles import arguments, trees
 from oracles.checks import _check_implementation, judge_problem
 from oracles.comparison import asserting
 from oracles.frameworks import Framework, OracleCannotRun
-from oracles.properties import TRIVIAL, Pass, Subject, check_batch, check_nondet_tol, check_properties
+from oracles.properties import TRIVIAL, Pass, Subject, check_batch, check_batch_outputs, check_nondet_tol, check_properties
 from oracles.properties import run as run_properties
 from oracles.problems import Forms, FunctionProblem, JacobianProblem, TangentProblem, check_callable, copied, scalar, takes_xp
 from oracles.registry import ORACLES, check_oracle_names
@@ -66,8 +66,10 @@ def _call(fn: Callable, *args) -> Any:
 def _dtype(ours: Sequence[np.ndarray], args: tuple, argnums: tuple[int, ...]) -> tuple[np.dtype, str]:
     """float32 when the derivative or a differentiated input is float32 (judged with float32 tolerances), and the note."""
     inputs32 = any(isinstance(leaf, np.ndarray) and leaf.dtype == np.float32 for n in argnums for _, leaf in trees.leaves(args[n], "a"))
-    if any(g.dtype == np.float32 for g in ours) or inputs32:
+    if inputs32:
         return np.dtype(np.float32), "float32 inputs evaluated by every oracle on float64 copies; judged with float32 tolerances"
+    if any(g.dtype == np.float32 for g in ours):
+        return np.dtype(np.float32), "float32 gradients for float64 inputs: judged with float32 tolerances (see the dtypes property)"
     return np.dtype(np.float64), ""
 
 
@@ -193,10 +195,16 @@ def _check_vjp(
     who, f_name, vjp_name = words
     check_callable(vjp, vjp_name)
     chosen_properties, tolerance = check_properties(properties), check_nondet_tol(nondet_tol)
+    if batch is not None and "batch" not in chosen_properties:
+        raise ValueError("batch= declares the batch axes for the batch property, which properties= leaves out")
+    if batch is None and properties is not True and "batch" in chosen_properties:
+        raise ValueError('properties= names "batch", which needs batch={"x": 0, …}: the batch axis of each batched argument')
+    if batch is not None and args:  # checked before any work: the names and differentiated arguments, as Prepared finds them
+        early_names = list(names) if names is not None else arguments.roots(f, len(args))
+        check_batch(batch, early_names, arguments.choose_argnums(argnums, args, early_names)[0], args)
     prepared = Prepared(f, args, names, argnums, oracles, implementation, who, f_name)
     axes = check_batch(batch, prepared.names, prepared.argnums, args)
-    if axes is not None and "batch" not in chosen_properties:
-        raise ValueError("batch= declares the batch axes for the batch property, which properties= leaves out")
+    check_batch_outputs(axes, args, prepared.output)
     probes = prepared.probes(cotangent, cotangents, seed, prepared.output, "out", "cotangent")
     like = prepared.like_arguments()
 

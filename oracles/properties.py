@@ -13,8 +13,9 @@ all by default):
   (a power of two: exact in floating point), backward(dout₁ + dout₂) =
   backward(dout₁) + backward(dout₂) (to Richardson's tolerance of the larger
   side: the sums round differently), backward(0) = 0 exactly.
-* ``untouched`` — the forward pass leaves its arguments as they were, and the
-  backward pass leaves dout and the cache as they were.
+* ``untouched`` — the forward pass leaves its differentiated arguments as they
+  were (a settings dict may carry running statistics: CS231n's batchnorm updates
+  ``bn_param``), and the backward pass leaves dout and the cache as they were.
 * ``dtypes`` — each gradient has its argument's dtype (shapes are checked before
   any work; a gradient returned for an integer argument is refused there too).
 * ``batch`` — only where ``batch={"x": 0, …}`` declares the batch axis of some
@@ -60,6 +61,7 @@ class Pass:
     backward: Callable[[Any, Any], Any]
     read: Callable[[Any, tuple], list[np.ndarray]]
     words: tuple[str, str, str] = ("forward", "backward", "the cache")
+    dout: str = "dout"  # what the upstream gradient is called (a torch Function's: grad_output)
 
 
 @dataclass(frozen=True)
@@ -107,13 +109,26 @@ def check_batch(batch: object, names: Sequence[str], argnums: Sequence[int], arg
         n = list(names).index(name)
         if not isinstance(args[n], np.ndarray):
             raise TypeError(f"batch: argument {name} must be an array to be split along an axis; got {type(args[n]).__name__}")
-        if isinstance(axis, bool) or not isinstance(axis, int) or not -args[n].ndim <= axis < args[n].ndim:
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -args[n].ndim <= axis < args[n].ndim:
             raise ValueError(f"batch: the axis of {name} must be an int within its {args[n].ndim} dimensions; got {axis!r}")
-        axes[n] = axis % args[n].ndim
+        axes[n] = int(axis) % args[n].ndim
     sizes = {args[n].shape[axis] for n, axis in axes.items()}
     if len(sizes) != 1:
         raise ValueError(f"batch: the batched arguments must have the same batch size; got sizes {sorted(sizes)}")
     return axes
+
+
+def check_batch_outputs(axes: dict[int, int] | None, args: tuple, output: Any) -> None:
+    """Every output batched along its first axis, with the arguments' batch size."""
+    if axes is None:
+        return
+    size = next(args[n].shape[axis] for n, axis in axes.items())
+    for path, leaf in trees.leaves(output, "out"):
+        if leaf is not None and (np.ndim(leaf) == 0 or np.shape(leaf)[0] != size):
+            raise ValueError(
+                f"batch: every output must be batched along its first axis, with the batch size {size} of the declared "
+                f"arguments; {path} has shape {np.shape(leaf)} (a time-major or scalar output cannot be split per sample)"
+            )
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -147,10 +162,12 @@ def snapshot(value: Any, path: str, depth: int = SNAPSHOT_DEPTH) -> dict[str, np
     """Copies of every array in ``value`` — through lists, tuples, dicts and objects'
     attributes, ``depth`` levels deep — by path (torch tensors as NumPy copies)."""
     found: dict[str, np.ndarray] = {}
+    identities: dict[str, int] = {}
 
     def walk(item: Any, where: str, left: int) -> None:
         if isinstance(item, np.ndarray):
             found[where] = item.copy()
+            identities[where] = id(item)
         elif hasattr(item, "detach") and hasattr(item, "numpy"):  # a torch tensor
             found[where] = item.detach().cpu().numpy().copy()
         elif left <= 0:
@@ -166,21 +183,31 @@ def snapshot(value: Any, path: str, depth: int = SNAPSHOT_DEPTH) -> dict[str, np
                 walk(child, f"{where}.{key}", left - 1)
 
     walk(value, path, depth)
+    found.update({f"{where}#id": np.array(identity) for where, identity in identities.items()})
     return found
 
 
-def _changed(before: dict[str, np.ndarray], value: Any, path: str) -> str:
-    """Where an array present before was changed in place: '' when none was."""
+def _changed(before: dict[str, np.ndarray], value: Any, path: str, returned: Sequence[Any] = ()) -> str:
+    """Where an array present before was changed in place: '' when none was.  An array
+    the pass returned as a gradient is an output buffer, not a write into its input
+    (an object layer's preallocated ``self.dW``, filled with ``out=``)."""
     after = snapshot(value, path)
+    outputs = {id(g) for g in returned}
     for where, old in before.items():
+        if where.endswith("#id") or int(after.get(f"{where}#id", -1)) in outputs:
+            continue
         new = after.get(where)
         if new is None or new.shape != old.shape or new.dtype != old.dtype:
             continue  # dropped or replaced (a cache freed by the backward pass): not a write into it
         same = np.array_equal(old, new, equal_nan=old.dtype.kind in "fc")
         if not same:
             k = np.unravel_index(int(np.argmax(old != new)), old.shape) if old.shape else ()
-            return f"{trees.element(where, k)}: {old[k]!r} became {new[k]!r}"
+            return f"{trees.element(where, k)}: {_plain(old[k])} became {_plain(new[k])}"
     return ""
+
+
+def _plain(value: Any) -> str:
+    return repr(value.item()) if isinstance(value, np.generic) else repr(value)
 
 
 # --- the properties -----------------------------------------------------------------------------------
@@ -199,14 +226,27 @@ class Subject:
         """The gradients for ``dout``, from ``cache`` (a fresh forward pass when None)."""
         if cache is None:
             _, cache = self.pass_.forward(*_copies(self.args))
-        return self.pass_.read(self.pass_.backward(copy.deepcopy(dout), cache), self.args)
+        # copies: a backward that returns its own buffer (never zeroed) must not compare equal to itself
+        return [np.array(g, copy=True) for g in self.pass_.read(self.pass_.backward(copy.deepcopy(dout), cache), self.args)]
+
+    def tolerance(self, name: str, gradients: Sequence[np.ndarray]) -> float:
+        """The table's limit for ``name``'s kind, in the precision the backward computes in (float32
+        if any gradient is), widened to what ``nondet_tol`` allows from run to run (a few runs add up)."""
+        dtype = np.float32 if any(np.asarray(g).dtype == np.float32 for g in gradients) else self.dtype
+        return max(tolerance_for(dtype, name).limit, 4 * self.nondet_tol)
 
 
 def _repeatable(subject: Subject) -> PropertyResult:
     forward, backward, _ = subject.pass_.words
     _, cache = subject.pass_.forward(*_copies(subject.args))
     first = subject.backward(subject.cotangent, cache)
-    second = subject.backward(subject.cotangent, cache)
+    try:
+        second = subject.backward(subject.cotangent, cache)
+    except Exception as error:  # noqa: BLE001 — the user's backward failing on a second call is this property's failure
+        return PropertyResult("repeatable", False, (
+            f"a second {backward} call on the same cache raised {type(error).__name__}: {str(error).strip()[:120]} "
+            f"(a {backward} that frees or consumes its cache cannot be called twice)"
+        ))
     allowed = subject.nondet_tol * _largest(first)
     gap, element, a, b = _worst(first, second, subject.leaf_names)
     if gap > allowed:
@@ -230,28 +270,33 @@ def _linear(subject: Subject) -> PropertyResult:
     c = subject.cotangent
     g = subject.backward(c)
     scaled = subject.backward(trees.map_leaves(c, lambda _, leaf: -2 * leaf, "out"))
-    exact = tolerance_for(subject.dtype, "jax").limit * max(_largest(g), float(np.finfo(np.float64).tiny))
+    d = subject.pass_.dout
+    exact = subject.tolerance("jax", g + scaled) * max(_largest(g), float(np.finfo(np.float64).tiny))
     gap, element, a, b = _worst(scaled, [-2 * x for x in g], subject.leaf_names)
     if gap > exact:
         return PropertyResult("linear", False, (
-            f"{backward}(−2·dout) ≠ −2·{backward}(dout) at {element}: {a!r} against {b!r} (|difference| {gap:.3e}, "
-            f"allowed {exact:.3e}): it does not scale with dout (dout ignored, or normalised, or its sign dropped?)"
+            f"{backward}(−2·{d}) ≠ −2·{backward}({d}) at {element}: {a!r} against {b!r} (|difference| {gap:.3e}, "
+            f"allowed {exact:.3e}): it does not scale with {d} ({d} ignored, normalised or its sign dropped, or a term "
+            f"that does not depend on {d})"
         ))
     zero = subject.backward(trees.map_leaves(c, lambda _, leaf: np.zeros_like(leaf), "out"))
     gap, element, a, _ = _worst(zero, [np.zeros_like(x) for x in zero], subject.leaf_names)
     if gap > 0:
-        return PropertyResult("linear", False, f"{backward}(0) is not 0: {element} = {a!r}")
+        return PropertyResult("linear", False, (
+            f"{backward}(0) is not 0: {element} = {a!r} — a term that does not depend on {d} (weight decay, a "
+            f"regulariser) belongs in the loss, not in the {backward}"
+        ))
     other = subject.draw(1)
     g_other = subject.backward(other)
     summed = subject.backward(trees.map_leaves(c, lambda path, leaf: leaf + _at(other, path), "out"))
-    rounding = tolerance_for(subject.dtype, "richardson").limit * (_largest(g) + _largest(g_other))
+    rounding = subject.tolerance("richardson", g + g_other + summed) * (_largest(g) + _largest(g_other))
     gap, element, a, b = _worst(summed, [x + y for x, y in zip(g, g_other)], subject.leaf_names)
     if gap > rounding:
         return PropertyResult("linear", False, (
-            f"{backward}(dout₁ + dout₂) ≠ {backward}(dout₁) + {backward}(dout₂) at {element}: {a!r} against {b!r} "
+            f"{backward}({d}₁ + {d}₂) ≠ {backward}({d}₁) + {backward}({d}₂) at {element}: {a!r} against {b!r} "
             f"(|difference| {gap:.3e}, allowed {rounding:.3e})"
         ))
-    return PropertyResult("linear", True, f"{backward}(−2·dout) = −2·{backward}(dout), {backward}(0) = 0, and additive in dout")
+    return PropertyResult("linear", True, f"{backward}(−2·{d}) = −2·{backward}({d}), {backward}(0) = 0, and additive in {d}")
 
 
 def _at(tree: Any, path: str) -> np.ndarray:
@@ -262,22 +307,26 @@ def _at(tree: Any, path: str) -> np.ndarray:
 def _untouched(subject: Subject) -> PropertyResult:
     forward, backward, cache_word = subject.pass_.words
     arguments = _copies(subject.args)
-    before = {name: snapshot(a, name) for a, name in zip(arguments, subject.arg_names)}
+    watched = [n for n in subject.argnums]  # the differentiated ones: a settings dict may carry running statistics by design
+    before = {n: snapshot(arguments[n], subject.arg_names[n]) for n in watched}
     _, cache = subject.pass_.forward(*arguments)
-    for a, name in zip(arguments, subject.arg_names):
-        where = _changed(before[name], a, name)
+    for n in watched:
+        a, name = arguments[n], subject.arg_names[n]
+        where = _changed(before[n], a, name)
         if where:
             return PropertyResult("untouched", False, f"{forward} wrote into its argument {name}: {where}")
+    d = subject.pass_.dout
     dout = copy.deepcopy(subject.cotangent)
-    dout_before, cache_before = snapshot(dout, "dout"), snapshot(cache, "cache")
-    subject.pass_.backward(dout, cache)
-    where = _changed(dout_before, dout, "dout")
+    dout_before, cache_before = snapshot(dout, d), snapshot(cache, "cache")
+    raw = subject.pass_.backward(dout, cache)
+    returned = [leaf for _, leaf in trees.leaves(raw, "g") if isinstance(leaf, np.ndarray)]
+    where = _changed(dout_before, dout, d)
     if where:
-        return PropertyResult("untouched", False, f"{backward} wrote into dout: {where}")
-    where = _changed(cache_before, cache, "cache")
+        return PropertyResult("untouched", False, f"{backward} wrote into {d}: {where}")
+    where = _changed(cache_before, cache, "cache", returned)
     if where:
         return PropertyResult("untouched", False, f"{backward} modified {cache_word}: {where}")
-    return PropertyResult("untouched", True, f"{forward} left its arguments, and {backward} dout and {cache_word}, as they were")
+    return PropertyResult("untouched", True, f"{forward} left its arguments, and {backward} {d} and {cache_word}, as they were")
 
 
 def _dtypes(subject: Subject) -> PropertyResult:

@@ -161,7 +161,7 @@ def check_torch_function(
         None if cotangent is None else _numpy_tree(cotangent, "cotangent"), cotangents, chosen, seed, None, name, names,
         ("check_torch_function", f"{function.__name__}.forward", f"{function.__name__}.backward"),
         lambda vjp_name, like, single: Pass(forward_pass, backward_pass, lambda raw, a: arguments.returned(raw, like(a), single, vjp_name),
-                                            (f"{function.__name__}.forward", f"{function.__name__}.backward", "its saved tensors")),
+                                            (f"{function.__name__}.forward", f"{function.__name__}.backward", "its saved tensors"), "grad_output"),
         properties, nondet_tol, batch,
     )
     return _noted(verdict, note)
@@ -237,9 +237,9 @@ def check_custom_vjp(
     verdict = _check_vjp(
         forms, lambda c, *values: backward_pass(c, forward_pass(*values)[1]), arrays,
         None if cotangent is None else _numpy_tree(cotangent, "cotangent"), cotangents, chosen, seed, None, name, names,
-        ("check_custom_vjp", "the primal", "the bwd rule"),
+        ("check_custom_vjp", "the primal", "bwd"),
         lambda vjp_name, like, single: Pass(forward_pass, backward_pass, lambda raw, a: arguments.returned(raw, like(a), single, vjp_name),
-                                            ("jax.vjp's forward", "the bwd rule", "its residuals")),
+                                            ("jax.vjp's forward", "bwd", "its residuals"), "g"),
         properties, nondet_tol, batch,
     )
     return _noted(verdict, note)

@@ -178,7 +178,7 @@ class WritesGradOutput(torch.autograd.Function):
 def test_a_torch_function_must_be_reentrant_and_leave_grad_output_alone():
     x = torch.linspace(-1, 1, 5, dtype=torch.float64)
     failing(oracles.check_torch_function(Reentrant, x), "repeatable", "Reentrant.backward")
-    failing(oracles.check_torch_function(WritesGradOutput, x, properties=("untouched",)), "untouched", "wrote into dout")
+    failing(oracles.check_torch_function(WritesGradOutput, x, properties=("untouched",)), "untouched", "wrote into grad_output")
     right, _ = cases.torch_functions()
     assert oracles.check_torch_function(right, *cases.torch_function_inputs()).properties_hold
 
@@ -212,4 +212,105 @@ def test_bad_options_are_refused_before_any_work(options, error, match):
 
     with pytest.raises(error, match=match):
         oracles.check_layer(affine_forward, counted, X, W, B, **options)
+    assert not calls
+
+
+def test_running_statistics_in_a_settings_dict_are_no_false_alarm():
+    def batchnorm_forward(x, gamma, beta, bn_param):  # CS231n's: updates bn_param's running mean by design
+        mu, var = x.mean(axis=0), x.var(axis=0)
+        bn_param["running_mean"] = 0.9 * bn_param["running_mean"] + 0.1 * mu
+        xhat = (x - mu) / np.sqrt(var + 1e-5)
+        return gamma * xhat + beta, (xhat, gamma, np.sqrt(var + 1e-5))
+
+    def batchnorm_backward(dout, cache):
+        xhat, gamma, std = cache
+        dxhat = dout * gamma
+        return (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0)) / std, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+    bn_param = {"mode": "train", "running_mean": np.zeros(3)}
+    verdict = oracles.check_layer(batchnorm_forward, batchnorm_backward, X, np.ones(3), np.zeros(3), bn_param)
+    assert verdict.ok and "untouched" in [p.name for p in verdict.properties], verdict.message()
+    assert np.array_equal(bn_param["running_mean"], np.zeros(3))  # the caller's dict: a fresh copy went to every call
+
+
+# --- what a new user's trial found ---------------------------------------------------------------
+
+
+class PreallocatedAffine:
+    """An object layer whose gradient buffers exist from the start and are filled with out=: correct."""
+
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+        self.dW, self.db = np.zeros_like(W), np.zeros_like(b)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        np.matmul(self.x.T, dout, out=self.dW)
+        self.db[...] = dout.sum(axis=0)
+        return dout @ self.W.T
+
+
+def test_gradient_buffers_filled_in_place_are_outputs_not_writes_into_the_cache():
+    forward, backward = oracles.object_layer(PreallocatedAffine(W, B), parameters=("W", "b"))
+    verdict = oracles.check_layer(forward, backward, X, W, B)
+    assert verdict.ok and "untouched" in [p.name for p in verdict.properties], verdict.message()
+
+
+def test_a_buffer_returned_by_reference_and_never_zeroed_is_not_repeatable():
+    buffer = np.zeros_like(W)
+
+    def aliasing(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        np.add(buffer, dw, out=buffer)
+        return dx, buffer, db  # the same array every call
+
+    failing(oracles.check_layer(affine_forward, aliasing, X, W, B, properties=("repeatable",)), "repeatable", "w[")
+
+
+def test_nondet_tol_also_widens_linearity():
+    noise = np.random.default_rng()
+
+    def noisy(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx * (1 + 3e-12 * noise.standard_normal(dx.shape)), dw, db
+
+    assert oracles.check_layer(affine_forward, noisy, X, W, B, nondet_tol=1e-10).ok
+
+
+def test_a_float32_gradient_fails_dtypes_and_only_dtypes():
+    def single_dw(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        return dx, dw.astype(np.float32), db
+
+    verdict = oracles.check_layer(affine_forward, single_dw, X, W, B)
+    assert verdict.failed_properties == ("dtypes",), verdict.message()
+    assert "float32 gradients for float64 inputs" in verdict.note
+
+
+def test_a_backward_that_consumes_its_cache_says_so():
+    def consuming(dout, cache):
+        x, w = cache.pop("x"), cache["w"]
+        return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+    verdict = oracles.check_layer(lambda x, w, b: (x @ w + b, {"x": x, "w": w}), consuming, X, W, B, properties=("repeatable",))
+    failing(verdict, "repeatable", "a second backward call on the same cache raised KeyError", "cannot be called twice")
+
+
+@pytest.mark.parametrize(("forward", "options", "match"), [
+    (affine_forward, dict(properties=("batch",)), 'properties= names "batch", which needs batch='),
+    (lambda x, w, b: (np.sum(x @ w + b), (x, w)), dict(batch={"x": 0}), r"batch: every output must be batched along its first axis, with the batch size 4 .* out has shape \(\)"),
+    (affine_forward, dict(batch={"x": -1}), r"batch size 3 of the declared arguments; out has shape \(4, 2\)"),
+])
+def test_batch_declarations_that_cannot_hold_are_refused_before_the_backward(forward, options, match):
+    calls = []
+
+    def counted(dout, cache):
+        calls.append(1)
+        return affine_backward(dout, cache)
+
+    with pytest.raises(ValueError, match=match):
+        oracles.check_layer(forward, counted, X, W, B, **options)
     assert not calls
