@@ -34,7 +34,7 @@ from oracles import arguments, trees
 from oracles.checks import _check_implementation, judge_problem
 from oracles.comparison import asserting
 from oracles.frameworks import Framework, OracleCannotRun
-from oracles.properties import TRIVIAL, Pass, Subject, check_batch, check_batch_outputs, check_nondet_tol, check_properties
+from oracles.properties import Pass, Subject, check_batch, check_batch_outputs, check_nondet_tol, check_properties, vanished
 from oracles.properties import run as run_properties
 from oracles.problems import Forms, FunctionProblem, JacobianProblem, TangentProblem, check_callable, copied, scalar, takes_xp
 from oracles.registry import ORACLES, check_oracle_names
@@ -218,13 +218,13 @@ def _check_vjp(
 
     verdicts = [judged(k, c, len(probes)) for k, c in enumerate(probes, start=1)]
     notes = [_drawn_note(cotangent, len(probes), seed, "cotangent")]
-    randoms = [_largest(g) for g in [arguments.returned(_call(vjp, drawn(0), *_copies(args)), like, prepared.single, vjp_name)]]
-    vanished = _vanished(verdicts, randoms[0], prepared.point.paths)
-    if vanished:  # the oracles' gradient of some argument is 0 for a probe: agreement there proves nothing
+    random = _largest_per_leaf(arguments.returned(_call(vjp, drawn(0), *_copies(args)), like, prepared.single, vjp_name))
+    trivial = vanished([v.comparisons for v in verdicts], random, prepared.point.paths)
+    if trivial:  # the oracles' gradient of some argument is 0 for a probe: agreement there proves nothing
         extra = arguments.drawn(prepared.output, 1, seed + 104729, "out")[0]
         verdicts = [judged(k, c, len(probes) + 1) for k, c in enumerate(probes, start=1)] + [judged(len(probes) + 1, extra, len(probes) + 1)]
         notes.append(
-            f"the oracles' gradient vanishes for {'; '.join(vanished)} — agreement there proves nothing, so a drawn "
+            f"the oracles' gradient vanishes for {'; '.join(trivial)} — agreement there proves nothing, so a drawn "
             f"cotangent {len(probes) + 1} was added"
         )
     verdict = joined(verdicts, "; ".join(n for n in notes if n))
@@ -237,23 +237,8 @@ def _check_vjp(
     return dataclasses.replace(verdict, properties=run_properties(chosen_properties, subject))
 
 
-def _largest(leaves: Sequence[np.ndarray]) -> list[float]:
-    """Per leaf, the largest finite |element|."""
+def _largest_per_leaf(leaves: Sequence[np.ndarray]) -> list[float]:
     return [float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in (np.asarray(l, np.float64) for l in leaves)]
-
-
-def _vanished(verdicts: Sequence[Verdict], random: Sequence[float], paths: Sequence[str]) -> list[str]:
-    """Per probe, the leaves whose reference gradient vanished: no more than ``TRIVIAL`` ×
-    the backward pass's own largest element for a random cotangent."""
-    found = []
-    for k, verdict in enumerate(verdicts, start=1):
-        judging = next((c for c in verdict.comparisons if c.compared), None)
-        if judging is None:
-            continue
-        for path, leaf, size in zip(paths, judging.leaves, random):
-            if size > 0 and leaf.magnitude <= TRIVIAL * size:
-                found.append(f"{path} under cotangent {k} (largest {leaf.magnitude:.1e} against {size:.1e} for a random cotangent)")
-    return found
 
 
 assert_vjp = asserting(check_vjp)

@@ -158,18 +158,17 @@ def _worst(first: Sequence[np.ndarray], second: Sequence[np.ndarray], names: Seq
     return best
 
 
-def snapshot(value: Any, path: str, depth: int = SNAPSHOT_DEPTH) -> dict[str, np.ndarray]:
-    """Copies of every array in ``value`` — through lists, tuples, dicts and objects'
-    attributes, ``depth`` levels deep — by path (torch tensors as NumPy copies)."""
-    found: dict[str, np.ndarray] = {}
-    identities: dict[str, int] = {}
+def snapshot(value: Any, path: str, depth: int = SNAPSHOT_DEPTH) -> dict[str, tuple[np.ndarray, int]]:
+    """A copy of every array in ``value`` — through lists, tuples, dicts and objects'
+    attributes, ``depth`` levels deep — and the identity of the array it copies, by
+    path (torch tensors as NumPy copies)."""
+    found: dict[str, tuple[np.ndarray, int]] = {}
 
     def walk(item: Any, where: str, left: int) -> None:
         if isinstance(item, np.ndarray):
-            found[where] = item.copy()
-            identities[where] = id(item)
+            found[where] = item.copy(), id(item)
         elif hasattr(item, "detach") and hasattr(item, "numpy"):  # a torch tensor
-            found[where] = item.detach().cpu().numpy().copy()
+            found[where] = item.detach().cpu().numpy().copy(), id(item)
         elif left <= 0:
             return
         elif isinstance(item, (list, tuple)):
@@ -183,24 +182,20 @@ def snapshot(value: Any, path: str, depth: int = SNAPSHOT_DEPTH) -> dict[str, np
                 walk(child, f"{where}.{key}", left - 1)
 
     walk(value, path, depth)
-    found.update({f"{where}#id": np.array(identity) for where, identity in identities.items()})
     return found
 
 
-def _changed(before: dict[str, np.ndarray], value: Any, path: str, returned: Sequence[Any] = ()) -> str:
+def _changed(before: dict[str, tuple[np.ndarray, int]], value: Any, path: str, returned: Sequence[Any] = ()) -> str:
     """Where an array present before was changed in place: '' when none was.  An array
     the pass returned as a gradient is an output buffer, not a write into its input
     (an object layer's preallocated ``self.dW``, filled with ``out=``)."""
     after = snapshot(value, path)
     outputs = {id(g) for g in returned}
-    for where, old in before.items():
-        if where.endswith("#id") or int(after.get(f"{where}#id", -1)) in outputs:
-            continue
-        new = after.get(where)
-        if new is None or new.shape != old.shape or new.dtype != old.dtype:
-            continue  # dropped or replaced (a cache freed by the backward pass): not a write into it
-        same = np.array_equal(old, new, equal_nan=old.dtype.kind in "fc")
-        if not same:
+    for where, (old, _) in before.items():
+        new, identity = after.get(where, (None, None))
+        if new is None or identity in outputs or new.shape != old.shape or new.dtype != old.dtype:
+            continue  # dropped or replaced (a cache freed by the backward pass), or an output buffer: not a write into it
+        if not np.array_equal(old, new, equal_nan=old.dtype.kind in "fc"):
             k = np.unravel_index(int(np.argmax(old != new)), old.shape) if old.shape else ()
             return f"{trees.element(where, k)}: {_plain(old[k])} became {_plain(new[k])}"
     return ""
@@ -382,10 +377,16 @@ def run(names: Sequence[str], subject: Subject) -> tuple[PropertyResult, ...]:
     return tuple(results)
 
 
-def trivial(references: Sequence[float], randoms: Sequence[float], names: Sequence[str], where: str) -> list[str]:
-    """The leaves whose reference gradient vanished for a cotangent (``where``): its largest
-    element no more than ``TRIVIAL`` × the backward pass's for a random cotangent."""
-    return [
-        f"{name} @ {where}: largest {ref:.1e} against {rand:.1e} for a random cotangent"
-        for name, ref, rand in zip(names, references, randoms) if rand > 0 and ref <= TRIVIAL * rand
-    ]
+def vanished(comparisons_by_probe: Sequence[Sequence[Any]], random: Sequence[float], paths: Sequence[str]) -> list[str]:
+    """``not trivial``: per probe (its comparisons), the leaves whose reference gradient
+    vanished — its largest element no more than ``TRIVIAL`` × the backward pass's own
+    largest for a random cotangent (``random``, per leaf)."""
+    found = []
+    for k, comparisons in enumerate(comparisons_by_probe, start=1):
+        judging = next((c for c in comparisons if c.compared), None)
+        if judging is None:
+            continue
+        for path, leaf, size in zip(paths, judging.leaves, random):
+            if size > 0 and leaf.magnitude <= TRIVIAL * size:
+                found.append(f"{path} under cotangent {k} (largest {leaf.magnitude:.1e} against {size:.1e} for a random cotangent)")
+    return found
