@@ -26,7 +26,7 @@ element named.
 * A function's kinks are not known beforehand: the numerical oracles find
   them element by element from its values (``oracles.numerical.stencils.jumped``),
   and every oracle judges such an element by the one-sided derivatives found
-  there (``_kinks_found``).
+  there (``oracles.kinks``, which also couples the elements of a tie).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from oracles import arguments, trees
+from oracles import arguments, kinks, trees
 from oracles.comparison import Answer, asserting, disagreeing, element_scales, judge
 from oracles.frameworks import OracleCannotRun
 from oracles.numerical import stencils
@@ -72,7 +72,9 @@ def judge_problem(
             answers[name] = ORACLES[name].answer(problem)
         except OracleCannotRun as why:
             skipped.append((name, str(why)))
-    answers = _kinks_found(problem, answers)
+    if not isinstance(problem, NetworkProblem):  # a network's kinks are seen beforehand (_kink_policy)
+        answers, tie_note = kinks.found(problem, answers, ours)
+        note = "; ".join(n for n in (note, tie_note) if n)
     terms, rounding, rigorous = rounding_terms(problem, answers)
     answers, disputes = _arbitrate(problem, answers, ours, implementation, terms, rigorous)
     comparisons, resolved_by_any = [], None
@@ -134,41 +136,13 @@ def rounding_terms(problem, answers: dict[str, Answer]) -> tuple[list[np.ndarray
 
 
 def _kinked(answers: dict[str, Answer], like: list[np.ndarray]) -> list[np.ndarray]:
-    """Per leaf, the elements every oracle judges by one-sided derivatives (``_kinks_found``
+    """Per leaf, the elements every oracle judges by one-sided derivatives (``oracles.kinks``
     marks them on the exact oracles' answers too): no rounding evidence and no dispute there.
     A numerical oracle's own kink flags (its stencil crossed a kink near the point) do not count."""
     for name, answer in answers.items():
         if not ORACLES[name].numerical and answer.kinked is not None:
             return [np.asarray(k, dtype=bool) for k in answer.flat("kinked")]
     return [np.zeros(np.shape(t), dtype=bool) for t in like]
-
-
-def _kinks_found(problem, answers: dict[str, Answer]) -> dict[str, Answer]:
-    """For a function, whose kinks are not known beforehand (a network's are:
-    ``_kink_policy``), the numerical oracles find them element by element
-    (``stencils.jumped``): where one found its stencil crossing a kink — relu
-    at 0, a tie in a max, abs at 0 — the derivative is a convention (jax.grad
-    and torch.autograd each take their own) or the stencil straddles it, so
-    every oracle judges that element by the one-sided derivatives found there
-    (the union of the brackets found), and the comparisons report it as
-    not differentiable here."""
-    if isinstance(problem, NetworkProblem):
-        return answers
-    found = [a for name, a in answers.items() if ORACLES[name].numerical and a.kinked is not None]
-    if not found:
-        return answers
-    kinked = [np.logical_or.reduce([np.asarray(k, dtype=bool) for k in leaf]) for leaf in zip(*(a.flat("kinked") for a in found))]
-    if not any(np.any(k) for k in kinked):
-        return answers
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN where no oracle bracketed an element
-        lower = [np.where(k, np.fmin.reduce([np.asarray(l, np.float64) for l in leaf]), np.nan) for k, leaf in zip(kinked, zip(*(a.flat("lower") for a in found)))]
-        upper = [np.where(k, np.fmax.reduce([np.asarray(u, np.float64) for u in leaf]), np.nan) for k, leaf in zip(kinked, zip(*(a.flat("upper") for a in found)))]
-    unflatten = problem.layout.unflatten
-    return {
-        name: Answer(a.oracle, a.layout, a.gradients, a.errors, unflatten(kinked), unflatten(lower), unflatten(upper))
-        for name, a in answers.items()
-    }
 
 
 def _evidence(first: Sequence[np.ndarray], second: Sequence[np.ndarray], eps: float, limit: float) -> list[np.ndarray]:

@@ -460,3 +460,45 @@ def test_custom_rules_take_pytrees_and_tensors():
     x_t, beta = cases.torch_function_inputs()
     given = torch.ones(4, 3)  # a tensor cotangent, as a torch user has it
     assert oracles.check_torch_function(ScaledSoftplus, x_t, beta, cotangent=given).ok
+
+
+# --- ties: elements of one kink judged together ---------------------------------------------------
+
+
+def _route_at_ties(x, dout, share):
+    """Max-pool 2×2 backward that gives each tied element ``share`` × dout (1: every tie gets it all)."""
+    N, C, H, W = x.shape
+    dx = np.zeros_like(x)
+    for i in range(0, H, 2):
+        for j in range(0, W, 2):
+            window = x[:, :, i:i + 2, j:j + 2]
+            winners = window == window.max(axis=(2, 3), keepdims=True)
+            tied = winners.sum(axis=(2, 3), keepdims=True) > 1
+            first = np.zeros_like(winners)
+            flat = winners.reshape(N, C, 4)
+            first.reshape(N, C, 4)[np.arange(N)[:, None], np.arange(C)[None, :], flat.argmax(axis=-1)] = True
+            routed = np.where(tied, winners * share, first)
+            dx[:, :, i:i + 2, j:j + 2] = routed * dout[:, :, i // 2:i // 2 + 1, j // 2:j // 2 + 1]
+    return dx
+
+
+@pytest.mark.parametrize(("share", "ok"), [(0.5, True), (1.0, False), (0.0, False)], ids=["split evenly", "every tie gets it", "no tie gets it"])
+def test_tied_max_pool_elements_are_judged_together(share, ok):
+    layer = LAYERS["max_pool"]
+    (x,) = layer.inputs(0)
+    verdict = oracles.check_layer(layer.forward, lambda dout, cache: _route_at_ties(cache, dout, share), x, properties=False)
+    assert verdict.ok == ok, verdict.message()
+    if ok:
+        assert "tie(s) among kinked elements, each judged as a whole too" in verdict.note
+    else:
+        assert "tie(s) broken: along x[" in verdict.note and verdict.worst.element.startswith("x["), verdict.message()
+
+
+def test_a_tie_in_a_max_couples_its_elements_and_independent_zeros_do_not():
+    f = lambda x, xp: xp.max(x)
+    for gradient, ok in (((0.5, 0.5), True), ((1.0, 0.0), True), ((0.3, 0.7), True), ((1.0, 1.0), False), ((0.0, 0.0), False)):
+        assert oracles.check_gradient(f, lambda x, g=gradient: np.array(g), np.array([1.0, 1.0])).ok == ok, gradient
+    relu = LAYERS["relu"]
+    (x,) = relu.inputs(0)
+    verdict = oracles.check_layer(relu.forward, relu.backward, x, cotangent=np.ones_like(x))  # equal brackets [0, 1], separate kinks
+    assert verdict.ok and "tie" not in verdict.note, verdict.message()
