@@ -33,7 +33,7 @@ import numpy as np
 from oracles import trees
 from oracles.comparison import Answer
 from oracles.numerical import stencils
-from oracles.problems import FunctionProblem, _moved
+from oracles.problems import FunctionProblem, moved
 from oracles.registry import ORACLES
 from oracles.tolerances import tolerance_for
 
@@ -102,7 +102,7 @@ def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, u
         directions = [np.zeros(w.shape) for w in loop.work]
         for i, k in group:
             directions[i].reshape(-1)[k] = 1.0
-        along = stencils.along_elements(stencils.CENTRAL, _moved(loop.work, directions, lambda: loop.evaluate()[0]), find_kinks=True)
+        along = stencils.along_elements(stencils.CENTRAL, moved(loop.work, directions, lambda: loop.evaluate()[0]), find_kinks=True)
         if along.kinked[0][0] or not np.isfinite(along.errors[0][0]):
             continue  # independent kinks (or no smooth value along them): each element alone, as before
         slope, error = float(along.values[0][0]), float(along.errors[0][0])

@@ -317,7 +317,7 @@ def _complex_loop(problem: FunctionProblem) -> Loop:
         raise OracleCannotRun(f"f(x + 0i) = {E!r} differs from f(x) = {E_real!r}, so f is not complex-safe")
     rng = np.random.default_rng(0)
     directions = [rng.standard_normal(a.shape) for a in problem.leaves]
-    _check_direction(_moved(leaves, directions, lambda: evaluate()[0]), _moved(real.work, directions, lambda: real.evaluate()[0]))
+    _check_direction(moved(leaves, directions, lambda: evaluate()[0]), moved(real.work, directions, lambda: real.evaluate()[0]))
     return loop
 
 
@@ -363,7 +363,7 @@ def _check_direction(complex_along: Callable, real_along: Callable) -> None:
         )
 
 
-def _moved(arrays: list[np.ndarray], directions: list[np.ndarray], evaluate: Callable[[], Any]) -> Callable:
+def moved(arrays: list[np.ndarray], directions: list[np.ndarray], evaluate: Callable[[], Any]) -> Callable:
     """t ↦ E with every array moved in place by t times its direction, and put back."""
     start = [a.copy() for a in arrays]
 
@@ -425,7 +425,7 @@ class TangentProblem(_Arguments):
             return self._line(self.forms.numpy, np.float64)
         form = self.forms.on(COMPLEX_SAFE)
         E_at = self._line(lambda *a: _complex_value(lambda: form(*a)), np.complex128)
-        value = np.concatenate([np.ravel(np.asarray(o, np.float64)) for o in outputs(self.output)]) if self.leaves else np.zeros(0)
+        value = np.concatenate([np.ravel(np.asarray(o, np.float64)) for o in outputs(self.output)])
         if not np.all(np.abs(E_at(0.0).real - value) <= 1e3 * EPS * np.maximum(np.abs(value), 1.0)):
             raise OracleCannotRun("f(x + 0i) differs from f(x) in its real part, so f is not complex-safe")
         _check_direction(E_at, self._line(self.forms.numpy, np.float64))
