@@ -87,6 +87,27 @@ def _groups(kinked: list[np.ndarray], lower: list[np.ndarray], upper: list[np.nd
     return groups
 
 
+def _one_orientation(loop, group: list[tuple[int, int]], terms: float) -> bool:
+    """Every element's kink bends the same way: the second difference E(θ+h) − 2E(θ) + E(θ−h)
+    along each element has one sign for all (all convex, as a max's tie, or all concave, as a
+    min's).  Equal brackets alone do not say it: relu(x)·c at 0 and clip(x, −1, 1)·c at 1 both
+    have the bracket [0, c], and along both together they are smooth without being one tie.
+    ``terms``: the size of E's terms, where known beyond max(|E|, 1)."""
+    signs = set()
+    E0 = float(loop.E0)
+    for i, k in group:
+        direction = [np.zeros(w.shape) for w in loop.work]
+        direction[i].reshape(-1)[k] = 1.0
+        E_at = moved(loop.work, direction, lambda: loop.evaluate()[0])
+        theta = loop.leaves[i].reshape(-1)[k]
+        h = float(stencils.steps(np.asarray([theta]), stencils.CENTRAL)[0])
+        bend = float(E_at(h)) - 2 * E0 + float(E_at(-h))
+        if abs(bend) <= stencils.KINK_MARGIN * float(np.finfo(np.float64).eps) * max(abs(E0), 1.0, terms):
+            return False  # no clear bend along this element: do not couple
+        signs.add(bend > 0)
+    return len(signs) == 1
+
+
 def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, upper):
     finite = [np.abs(u[np.isfinite(u)]) for u in upper] + [np.abs(l[np.isfinite(l)]) for l in lower]
     scale = max((float(np.max(f)) for f in finite if f.size), default=0.0) or 1.0
@@ -99,6 +120,8 @@ def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, u
     limit = tolerance_for(np.float64, "central").limit
     ties = []
     for group in groups:
+        if not _one_orientation(loop, group, problem.objective_terms()):
+            continue  # a convex kink beside a concave one (clip at −1 and +1 under equal dout): never one tie
         directions = [np.zeros(w.shape) for w in loop.work]
         for i, k in group:
             directions[i].reshape(-1)[k] = 1.0

@@ -502,3 +502,8 @@ def test_a_tie_in_a_max_couples_its_elements_and_independent_zeros_do_not():
     (x,) = relu.inputs(0)
     verdict = oracles.check_layer(relu.forward, relu.backward, x, cotangent=np.ones_like(x))  # equal brackets [0, 1], separate kinks
     assert verdict.ok and "tie" not in verdict.note, verdict.message()
+    # clip at −1 (convex) and at 1 (concave): equal brackets [0, 1], smooth along both together, yet two kinks — any convention passes
+    clip = lambda x, xp: xp.sum(xp.clip(x, -1.0, 1.0))
+    for convention in ((0.0, 0.0, 1.0), (1.0, 1.0, 1.0), (0.0, 1.0, 1.0)):
+        verdict = oracles.check_gradient(clip, lambda x, g=convention: np.array(g), np.array([-1.0, 1.0, 0.3]))
+        assert verdict.ok, verdict.message()
