@@ -204,6 +204,11 @@ BAD = [
 
 @pytest.mark.parametrize(("options", "error", "match"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
 def test_bad_options_are_refused_before_any_work(options, error, match):
+    refused_before_the_backward(affine_forward, options, error, match)
+
+
+def refused_before_the_backward(forward, options: dict, error: type, match: str) -> None:
+    """``check_layer`` with ``options`` raises ``error`` before the backward pass is ever called."""
     calls = []
 
     def counted(dout, cache):
@@ -211,7 +216,7 @@ def test_bad_options_are_refused_before_any_work(options, error, match):
         return affine_backward(dout, cache)
 
     with pytest.raises(error, match=match):
-        oracles.check_layer(affine_forward, counted, X, W, B, **options)
+        oracles.check_layer(forward, counted, X, W, B, **options)
     assert not calls
 
 
@@ -305,12 +310,4 @@ def test_a_backward_that_consumes_its_cache_says_so():
     (affine_forward, dict(batch={"x": -1}), r"batch size 3 of the declared arguments; out has shape \(4, 2\)"),
 ])
 def test_batch_declarations_that_cannot_hold_are_refused_before_the_backward(forward, options, match):
-    calls = []
-
-    def counted(dout, cache):
-        calls.append(1)
-        return affine_backward(dout, cache)
-
-    with pytest.raises(ValueError, match=match):
-        oracles.check_layer(forward, counted, X, W, B, **options)
-    assert not calls
+    refused_before_the_backward(forward, options, ValueError, match)
