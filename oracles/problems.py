@@ -112,12 +112,13 @@ class Forms:
         self.numpy, self._traced, self.why_not = numpy, traced, why_not
 
     def on(self, framework: Framework) -> Callable:
-        if callable(self._traced):
-            return self._traced(framework)
-        if framework.name not in self._traced:
-            why = self.why_not if isinstance(self.why_not, str) else self.why_not.get(framework.name, self.why_not.get("", ""))
-            raise OracleCannotRun(why)
-        return self._traced[framework.name](framework)
+        if not self.runs_on(framework.name):
+            raise OracleCannotRun(self.reason(framework.name))
+        return self._traced(framework) if callable(self._traced) else self._traced[framework.name](framework)
+
+    def reason(self, name: str) -> str:
+        """Why f has no form in the framework called ``name``."""
+        return self.why_not if isinstance(self.why_not, str) else self.why_not.get(name, self.why_not.get("", ""))
 
     def runs_on(self, name: str) -> bool:
         return callable(self._traced) or name in self._traced

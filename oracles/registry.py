@@ -42,19 +42,23 @@ class Oracle:
         return self.modes[problem.mode](problem, **options)
 
 
-def _lazy(module: str, function: str) -> Callable[..., Answer]:
-    """``module.function``, imported on the first call (``frameworks.load``: JAX and torch
-    take seconds to import, and the caller's random state is kept)."""
+def _lazy(module: str, function: str, framework: str) -> Callable[..., Answer]:
+    """``module.function``, imported on the first call that can use it (``frameworks.load``:
+    JAX and torch take seconds to import, and the caller's random state is kept); a
+    function with no form in ``framework`` (plain NumPy) is told so without loading it."""
 
     def run(problem, **options) -> Answer:
+        forms = getattr(problem, "forms", None)
+        if forms is not None and not forms.runs_on(framework):
+            raise OracleCannotRun(forms.reason(framework))
         return getattr(load(module), function)(problem, **options)
 
     run.__name__ = f"{module.rsplit('.', 1)[-1]}_{function}"
     return run
 
 
-_jax, _jax_tangent = _lazy("oracles.jax_oracle", "answer"), _lazy("oracles.jax_oracle", "tangent")
-_torch, _torch_tangent = _lazy("oracles.torch_oracle", "answer"), _lazy("oracles.torch_oracle", "tangent")
+_jax, _jax_tangent = _lazy("oracles.jax_oracle", "answer", "jax"), _lazy("oracles.jax_oracle", "tangent", "jax")
+_torch, _torch_tangent = _lazy("oracles.torch_oracle", "answer", "torch"), _lazy("oracles.torch_oracle", "tangent", "torch")
 
 
 def _columns(name: str, tangent: Callable[..., Answer]) -> Callable[..., Answer]:

@@ -507,3 +507,19 @@ def test_a_tie_in_a_max_couples_its_elements_and_independent_zeros_do_not():
     for convention in ((0.0, 0.0, 1.0), (1.0, 1.0, 1.0), (0.0, 1.0, 1.0)):
         verdict = oracles.check_gradient(clip, lambda x, g=convention: np.array(g), np.array([-1.0, 1.0, 0.3]))
         assert verdict.ok, verdict.message()
+
+
+def test_a_plain_numpy_layer_is_checked_without_loading_jax_or_torch():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, oracles\n"
+        "from testbed.layers import LAYERS\n"
+        "layer = LAYERS['affine']\n"
+        "verdict = oracles.check_layer(layer.forward, layer.backward, *layer.inputs(0))\n"
+        "assert verdict.ok and {'jax', 'torch'} <= {name for name, _ in verdict.skipped}, verdict.message()\n"
+        "print(sorted(m for m in ('jax', 'torch') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
