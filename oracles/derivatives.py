@@ -222,7 +222,9 @@ def _check_vjp(
     trivial = vanished([v.comparisons for v in verdicts], random, prepared.point.paths)
     if trivial:  # the oracles' gradient of some argument is 0 for a probe: agreement there proves nothing
         extra = arguments.drawn(prepared.output, 1, seed + 104729, "out")[0]
-        verdicts = [judged(k, c, len(probes) + 1) for k, c in enumerate(probes, start=1)] + [judged(len(probes) + 1, extra, len(probes) + 1)]
+        if len(probes) == 1:  # its elements were named without a probe: named again, "@ cotangent 1"
+            verdicts = [judged(1, probes[0], 2)]
+        verdicts.append(judged(len(probes) + 1, extra, len(probes) + 1))
         notes.append(
             f"the oracles' gradient vanishes for {'; '.join(trivial)} — agreement there proves nothing, so a drawn "
             f"cotangent {len(probes) + 1} was added"

@@ -47,7 +47,6 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-import math
 import warnings
 from typing import Any, Callable, Mapping, Sequence
 

@@ -24,7 +24,7 @@ anything else (an int, a flag) is passed to the function as it is.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
