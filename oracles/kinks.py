@@ -114,7 +114,7 @@ def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, u
     groups = _groups(kinked, lower, upper, scale)[:MAX_TIE_GROUPS]
     if not groups:
         return lower, upper, ""
-    loop = problem.evaluator(stencils.CENTRAL)
+    loop = problem.loop()
     flat_ours = [np.asarray(g, np.float64).reshape(-1) for g in ours]
     lower, upper = [l.copy() for l in lower], [u.copy() for u in upper]
     limit = tolerance_for(np.float64, "central").limit

@@ -54,7 +54,7 @@ import numpy as np
 
 from oracles import trees
 from oracles.comparison import Answer
-from oracles.frameworks import Framework, OracleCannotRun, describe, network_objective
+from oracles.frameworks import Framework, OracleCannotRun, describe, load, network_objective
 from oracles.numerical import stencils
 from oracles.numerical.complex_safe import COMPLEX_SAFE
 from oracles.numerical.evaluators import Loop, NetworkBatches, network_fixed, network_loop
@@ -65,6 +65,8 @@ from reference.mlp import MLP, Params
 from reference.network import per_sample_loss
 
 EPS = float(np.finfo(np.float64).eps)
+MAPPED_MIN_EVALUATIONS = 4096  # below this many stencil points the loop beats compiling a mapped f (~0.1–0.2 s)
+COMPLEX_COST = 4  # a complex evaluation costs about four real ones
 
 
 def takes_xp(fn: Callable) -> bool:
@@ -248,6 +250,8 @@ class FunctionProblem(_Arguments):
         self.cotangent, self.where = cotangent, where
         self.layout = trees.Layout(tuple(trees.qualified(p, where) for p in self.paths), self._flatten, self._unflatten)
         self._objective_terms: float | None = None
+        self.notes: dict[str, str] = {}  # what the verdict should say about how the oracles evaluated f (one line per cause)
+        self._mapped: dict[bool, Any] = {}  # complex? -> the mapped evaluator, or None where f could not be mapped
 
     def E(self, value: Any, framework: Framework | None = None) -> Any:
         return value if self.cotangent is None else contracted(value, self.cotangent, framework)
@@ -278,16 +282,38 @@ class FunctionProblem(_Arguments):
     def function(self, framework: Framework) -> tuple[Callable, tuple]:
         return self.traced(framework, lambda value: self.E(value, framework))
 
-    def evaluator(self, stencil: stencils.Stencil, batched: bool = True) -> Loop:
-        """A loop over the elements (f is opaque: nothing to batch), on float64
-        copies, finding kinks from E's values; for the complex step, on
+    def evaluator(self, stencil: stencils.Stencil, batched: bool = True):
+        """Where E is evaluated at the stencil's points, finding kinks from its values:
+        for an f with a jax form and at least ``MAPPED_MIN_EVALUATIONS`` points,
+        many points per call (``oracles.numerical.mapped``: jax.vmap, checked
+        against the NumPy form first); otherwise, or with ``batched=False``, a
+        loop over the elements on float64 copies.  For the complex step, on
         complex128 copies after checking that f is complex-safe at x."""
-        if not stencil.complex:
-            work = tuple(trees.map_leaves(a, lambda _, leaf: leaf.copy(), r) if n in self.argnums else a
-                         for n, (a, r) in enumerate(zip(self.args, self.roots)))
-            leaves = [leaf for n in self.argnums for _, leaf in trees.leaves(work[n], self.roots[n]) if leaf is not None]
-            return Loop(leaves, lambda: (scalar(self.E(self.forms.numpy(*self.fresh(work))), "f"), b""), theta=self.leaves, finds_kinks=True)
-        return _complex_loop(self)
+        loop = self.loop(stencil.complex)
+        evaluations = sum(leaf.size for leaf in self.leaves) * (COMPLEX_COST if stencil.complex else stencil.count)
+        if not batched or evaluations < MAPPED_MIN_EVALUATIONS or not self.forms.runs_on("jax"):
+            return loop
+        if stencil.complex not in self._mapped:  # one compiled f per problem and dtype: Richardson and central share it
+            try:
+                mapped = load("oracles.numerical.mapped")
+                evaluator = mapped.Mapped(self, complex_=stencil.complex)
+                mapped.agreeing(evaluator, loop, max(abs(float(np.real(loop.E0))), 1.0, self.objective_terms()))
+            except OracleCannotRun as why:
+                self.notes[f"loop:{why}"] = f"the numerical oracles evaluated f one point at a time, not in batches: {why}"
+                evaluator = None
+            self._mapped[stencil.complex] = evaluator
+        return self._mapped[stencil.complex] or loop
+
+    def loop(self, complex_: bool = False) -> Loop:
+        """E evaluated one point at a time, on float64 copies (the kink finding and the
+        ties move elements through its ``work`` arrays); ``complex_``: on complex128
+        copies, after checking that f is complex-safe at x (the complex step)."""
+        if complex_:
+            return _complex_loop(self)
+        work = tuple(trees.map_leaves(a, lambda _, leaf: leaf.copy(), r) if n in self.argnums else a
+                     for n, (a, r) in enumerate(zip(self.args, self.roots)))
+        leaves = [leaf for n in self.argnums for _, leaf in trees.leaves(work[n], self.roots[n]) if leaf is not None]
+        return Loop(leaves, lambda: (scalar(self.E(self.forms.numpy(*self.fresh(work))), "f"), b""), theta=self.leaves, finds_kinks=True)
 
 
 def _complex_loop(problem: FunctionProblem) -> Loop:
@@ -310,7 +336,7 @@ def _complex_loop(problem: FunctionProblem) -> Loop:
         return complex(value), b""
 
     loop = Loop(leaves, evaluate, theta=problem.leaves)
-    real = problem.evaluator(stencils.CENTRAL)
+    real = problem.loop()
     E, E_real = loop.E0, float(real.E0)
     # complex arithmetic rounds differently from real (a few ε per operation): 1000 ε of room
     if abs(E.real - E_real) > 1e3 * EPS * max(abs(E_real), 1.0, problem.objective_terms()) or E.imag != 0:

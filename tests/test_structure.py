@@ -210,6 +210,13 @@ CALLS = {
     "check_gradient": lambda tmp: lambda: oracles.check_gradient(
         lambda x, xp: xp.sum(xp.tanh(x)), lambda x, xp: 1 - xp.tanh(x) ** 2, np.linspace(-1, 1, 5)
     ),
+    "check_gradient in batches (jax.vmap)": lambda tmp: lambda: oracles.check_gradient(
+        lambda x, xp: xp.sum(xp.tanh(x) ** 2), lambda x, xp: 2 * xp.tanh(x) * (1 - xp.tanh(x) ** 2), np.linspace(-1, 1, 1200)
+    ),
+    "check_gradient, sampled": lambda tmp: lambda: oracles.check_gradient(
+        lambda x, xp: xp.sum(xp.tanh(x) ** 2), lambda x, xp: 2 * xp.tanh(x) * (1 - xp.tanh(x) ** 2), np.linspace(-1, 1, 1200),
+        mode="sampled", samples=16, directions=2,
+    ),
     "check_network_gradients": lambda tmp: lambda: oracles.check_network_gradients(
         NET, CASE.params, CASE.X, CASE.Y, reference.gradients(NET, CASE.params, CASE.X, CASE.Y), oracles=tuple(oracles.ORACLES)
     ),

@@ -25,6 +25,7 @@ from oracles.numerical.network_batches import Job as BatchJob
 from oracles.trees import network_slots
 from oracles.numerical.network_batches import Objective
 from oracles.numerical.stencils import Job
+from oracles.progress import progress
 from reference.mlp import MLP, Params
 from reference.network import _forward, objective_from
 
@@ -81,17 +82,19 @@ class Loop:
 
     def run(self, jobs: list[Job]) -> None:
         pattern = self._unmoved()[1]
-        for job in jobs:
-            points = job.points(job.flat)
-            E, changed = [], np.zeros(points.shape, dtype=bool)
-            for q, k in enumerate(job.flat):
-                row = []
-                for s, value in enumerate(points[q]):
-                    E_s, p_s = self.at(job.leaf, int(k), value)
-                    row.append(E_s)
-                    changed[q, s] = p_s != pattern
-                E.append(row)
-            job.finish(job.flat, np.array(E).reshape(points.shape), changed)
+        with progress(sum(job.flat.size * job.count for job in jobs), "stencil points, one at a time") as tick:
+            for job in jobs:
+                points = job.points(job.flat)
+                E, changed = [], np.zeros(points.shape, dtype=bool)
+                for q, k in enumerate(job.flat):
+                    row = []
+                    for s, value in enumerate(points[q]):
+                        E_s, p_s = self.at(job.leaf, int(k), value)
+                        row.append(E_s)
+                        changed[q, s] = p_s != pattern
+                    E.append(row)
+                    tick(job.count)
+                job.finish(job.flat, np.array(E).reshape(points.shape), changed)
 
 
 # --- networks ------------------------------------------------------------------------------------
