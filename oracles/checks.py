@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from oracles import arguments, kinks, trees
+from oracles import arguments, kinks, sampled, trees
 from oracles.comparison import Answer, asserting, disagreeing, element_scales, judge
 from oracles.frameworks import OracleCannotRun
 from oracles.numerical import stencils
@@ -58,22 +58,28 @@ def judge_problem(
     dtype: np.dtype,
     skipped: Sequence[tuple[str, str]] = (),
     note: str = "",
+    brackets: dict[str, Answer] | None = None,
+    answers: dict[str, Answer] | None = None,
 ) -> Verdict:
     """The engine: each of ``oracles`` answers ``problem``, each answer is
     compared with ``ours`` (the claimed gradient, one array per leaf of
     ``problem.layout``), and the comparisons make one verdict.  Where the
     exact oracles disagree among themselves, the disputed elements are
     arbitrated (``_arbitrate``) before anything is blamed.  An element no
-    oracle that ran could resolve is listed as not judged, and fails it."""
-    answers, skipped = {}, list(skipped)
-    for name in oracles:
+    oracle that ran could resolve is listed as not judged, and fails it.
+    ``brackets``: numerical answers on part of the elements (``oracles.sampled``),
+    used only for the kinks they found there, not judged themselves; ``answers``:
+    the oracles' answers where the caller has them already."""
+    answers, skipped = dict(answers or {}), list(skipped)
+    for name in (n for n in oracles if n not in answers):
         try:
             answers[name] = ORACLES[name].answer(problem)
         except OracleCannotRun as why:
             skipped.append((name, str(why)))
     if not isinstance(problem, NetworkProblem):  # a network's kinks are seen beforehand (_kink_policy)
-        answers, tie_note = kinks.found(problem, answers, ours)
-        note = "; ".join(n for n in (note, tie_note) if n)
+        found, tie_note = kinks.found(problem, {**(brackets or {}), **answers}, ours)
+        answers = {name: found[name] for name in answers}
+        note = "; ".join(n for n in (note, tie_note, *getattr(problem, "notes", {}).values()) if n)
     terms, rounding, rigorous = rounding_terms(problem, answers)
     answers, disputes = _arbitrate(problem, answers, ours, implementation, terms, rigorous)
     comparisons, resolved_by_any = [], None
@@ -376,9 +382,22 @@ def check_gradient(
     argnums: int | tuple[int, ...] = 0,
     oracles: tuple[str, ...] | list[str] | None = None,
     implementation: str = "grad",
+    mode: str = "auto",
+    samples: int = sampled.SAMPLES,
+    directions: int = sampled.DIRECTIONS,
+    seed: int = 0,
 ) -> Verdict:
     """Judge the hand-written ``grad`` of the scalar function ``f`` at ``x``
     against every applicable oracle (or those named in ``oracles``).
+
+    ``mode``: ``"elementwise"`` — every oracle differentiates every element;
+    ``"sampled"`` — the exact oracles (jax, torch) judge every element, the
+    per-element ones (complex step, Richardson, central) ``samples`` seeded
+    random elements, every element where ``grad`` differs from an exact
+    oracle, and ``directions`` random projections (``oracles.sampled``, with
+    what it can miss); ``"auto"`` (default) — elementwise up to
+    ``sampled.ELEMENTWISE_LIMIT`` (20,000) elements, sampled above.  The
+    verdict's note says which ran.
 
     ``x``: one array, or a tuple of positional arguments (each may be a pytree:
     nested lists, tuples and dicts of arrays, ``None`` for absent leaves; a
@@ -403,6 +422,7 @@ def check_gradient(
     chosen = check_oracle_names(oracles)
     arguments.check_leaves(args, roots, chosen_argnums)
     _check_data(args, roots, chosen_argnums)
+    sampled.check_options(mode, samples, directions, seed)
 
     def copies() -> tuple:
         return tuple(trees.map_leaves(a, lambda _, leaf: leaf.copy(), r) for a, r in zip(args, roots))
@@ -415,7 +435,48 @@ def check_gradient(
     note = ""
     if dtype == np.float32 or any(leaf is not None and leaf.dtype == np.float32 for a, r in zip(args, roots) for _, leaf in trees.leaves(a, r)):
         note = f"float32 inputs evaluated by every oracle on float64 copies; the {dtype.name} gradient judged with {dtype.name} tolerances"
+    if sampled.chosen_mode(mode, sum(g.size for g in ours)) == "sampled":
+        return judge_sampled(problem, ours, chosen, implementation=implementation, dtype=dtype, note=note,
+                             samples=samples, directions=directions, seed=seed)
     return judge_problem(problem, ours, chosen, implementation=implementation, dtype=dtype, note=note)
+
+
+def judge_sampled(
+    problem, ours: Sequence[np.ndarray], oracles: Sequence[str], *, implementation: str, dtype: np.dtype, note: str,
+    samples: int, directions: int, seed: int,
+) -> Verdict:
+    """The sampled check (``oracles.sampled``): the exact oracles on every element, the
+    per-element ones on a seeded sample (and where ``ours`` differs from an exact
+    oracle) and along random directions; one verdict."""
+    cheap = [name for name in oracles if not ORACLES[name].per_element]
+    costly = [name for name in oracles if ORACLES[name].per_element]
+    exact, skipped = {}, []
+    for name in cheap:
+        try:
+            exact[name] = ORACLES[name].answer(problem)
+        except OracleCannotRun as why:
+            skipped.append((name, str(why)))
+    suspects = sampled.followed(ours, exact, dtype)
+    subset = sampled.drawn(problem.leaves, samples, seed, suspects)
+    partial, more = sampled.partial_answers(problem, costly, subset)
+    full = judge_problem(problem, ours, list(exact), implementation=implementation, dtype=dtype, skipped=skipped, brackets=partial, answers=exact)
+    terms, rounding, rigorous = rounding_terms(problem, exact) if exact else (None, "", False)
+    by_sample, unresolved = sampled.sampled_comparisons(problem, ours, partial, subset, implementation=implementation, dtype=dtype,
+                                                        terms=terms, rigorous=rigorous, rounding=rounding)
+    along, skipped_along = sampled.projections(problem, ours, partial, directions, seed, implementation=implementation, dtype=dtype)
+    total = sum(int(np.size(g)) for g in ours)
+    picked = sum(s.size for s in subset)
+    extra = sum(s.size for s in suspects)
+    how = (
+        f"sampled check of {total:,} elements: every element by {', '.join(exact) or 'no exact oracle'}; "
+        f"{picked:,} elements ({min(samples, total):,} drawn with seed {seed}" + (f", {extra:,} where grad differs from an exact oracle" if extra else "")
+        + f") and {directions} random directions by {', '.join(partial) or 'no per-element oracle'} (mode='elementwise' judges every element by every oracle)"
+    )
+    unjudged = full.unjudged if full.comparisons else tuple(sorted(unresolved))
+    return Verdict(
+        implementation, full.comparisons + tuple(by_sample) + tuple(along), full.skipped + tuple(more) + tuple(skipped_along),
+        "; ".join(n for n in (how, full.note or note) if n), unjudged, total, full.disputes,
+    )
 
 
 assert_gradient = asserting(check_gradient)

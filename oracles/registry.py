@@ -34,6 +34,7 @@ class Oracle:
     summary: str
     modes: Mapping[str, Callable[..., Answer]]  # problem.mode -> (problem, **options) -> Answer
     numerical: bool  # a numerical oracle: error estimates, and kink brackets where it sees kinks
+    per_element: bool = False  # costs evaluations of f for every element (the sampled check spares it most: oracles.sampled)
 
     def answer(self, problem, **options) -> Answer:
         """This oracle's answer to ``problem``, by its way of computing ``problem.mode``."""
@@ -70,9 +71,10 @@ def _columns(name: str, tangent: Callable[..., Answer]) -> Callable[..., Answer]
     return jacobian
 
 
-def _oracle(name: str, summary: str, gradient: Callable[..., Answer], tangent: Callable[..., Answer], numerical_: bool = False) -> Oracle:
+def _oracle(name: str, summary: str, gradient: Callable[..., Answer], tangent: Callable[..., Answer], numerical_: bool = False,
+            per_element: bool = False) -> Oracle:
     modes = {"gradient": gradient, "tangent": tangent, "jacobian": _columns(name, tangent)}
-    return Oracle(name, ORACLE_KINDS[name], summary, modes, numerical_)
+    return Oracle(name, ORACLE_KINDS[name], summary, modes, numerical_, per_element)
 
 
 ORACLES: dict[str, Oracle] = {
@@ -82,15 +84,15 @@ ORACLES: dict[str, Oracle] = {
         _oracle("torch", "torch.autograd / torch.func.jvp, float64 on the CPU by default", _torch, _torch_tangent),
         _oracle(
             "complex_step", "Im E(θ + ih)/h, h = 1e-30, of an independent complex-safe forward pass",
-            numerical.oracle(COMPLEX_STEP), numerical.tangent_oracle(COMPLEX_STEP),
+            numerical.oracle(COMPLEX_STEP), numerical.tangent_oracle(COMPLEX_STEP), per_element=True,
         ),
         _oracle(
             "richardson", "central differences extrapolated twice (h, h/2, h/4), with error estimates",
-            numerical.oracle(RICHARDSON), numerical.tangent_oracle(RICHARDSON), numerical_=True,
+            numerical.oracle(RICHARDSON), numerical.tangent_oracle(RICHARDSON), numerical_=True, per_element=True,
         ),
         _oracle(
             "central", "central differences of reference.loss, with error estimates",
-            numerical.oracle(CENTRAL), numerical.tangent_oracle(CENTRAL), numerical_=True,
+            numerical.oracle(CENTRAL), numerical.tangent_oracle(CENTRAL), numerical_=True, per_element=True,
         ),
     )
 }

@@ -20,10 +20,11 @@ from oracles.numerical.stencils import CENTRAL, COMPLEX_STEP, RICHARDSON, Stenci
 STENCILS: dict[str, Stencil] = {s.name: s for s in (COMPLEX_STEP, RICHARDSON, CENTRAL)}
 
 
-def answer(stencil: Stencil, problem, *, batched: bool = True, limit: int | None = None) -> Answer:
+def answer(stencil: Stencil, problem, *, batched: bool = True, limit: int | None = None, subset=None) -> Answer:
     """``stencil``'s answer for ``problem``: the gradient, and for the real
-    stencils each element's error estimate and kink bracket."""
-    result = differentiate(stencil, problem.evaluator(stencil, batched), limit=limit, E_terms=problem.objective_terms())
+    stencils each element's error estimate and kink bracket (``subset``: per
+    leaf, the flat indices of the only elements differentiated; NaN elsewhere)."""
+    result = differentiate(stencil, problem.evaluator(stencil, batched), limit=limit, E_terms=problem.objective_terms(), subset=subset)
     unflatten = problem.layout.unflatten
 
     def shaped(items):

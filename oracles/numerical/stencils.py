@@ -219,11 +219,15 @@ class Differentiated:
     upper: list[np.ndarray] | None
 
 
-def differentiate(stencil: Stencil, evaluator: Evaluator, *, limit: int | None = None, E_terms: float = 0.0) -> Differentiated:
+def differentiate(
+    stencil: Stencil, evaluator: Evaluator, *, limit: int | None = None, E_terms: float = 0.0, subset: Sequence[np.ndarray] | None = None,
+) -> Differentiated:
     """Every element's derivative by ``stencil``, evaluated by ``evaluator``.
     With ``limit``, only the first ``limit`` elements that move something (in
     leaf order) are evaluated and the rest of those left NaN, for timing a
     sample (elements that move nothing need no evaluation and are always filled).
+    With ``subset`` (per leaf, flat indices), only those elements are evaluated
+    and the rest left NaN (the sampled check of ``oracles.sampled``).
     ``E_terms``: the size of the terms E's own rounding is set by, where it is
     known to exceed max(|E|, 1) (a network's, ``oracles.rounding.objective_terms``):
     the rounding term of the error estimates is ε·max(|E|, 1, E_terms)/h."""
@@ -253,6 +257,8 @@ def differentiate(stencil: Stencil, evaluator: Evaluator, *, limit: int | None =
             if error is not None:
                 err_flat[absent] = error
             moved = np.flatnonzero(~absent)
+        if subset is not None:
+            moved = np.intersect1d(moved, subset[i])
         if budget < moved.size:
             moved = moved[: int(budget)]
         budget -= moved.size
