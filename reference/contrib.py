@@ -18,14 +18,16 @@ _A = 0.044715
 
 
 def gelu(z, xp):
-    # GELU, tanh form (Hendrycks & Gimpel): ½ z (1 + tanh(c (z + a z³)))
-    return 0.5 * z * (1.0 + xp.tanh(_C * (z + _A * z**3)))
+    # GELU, tanh form (Hendrycks & Gimpel): ½ z (1 + tanh(c (z + a z³))), with z³ as z·z·z:
+    # NumPy's z**3 is a general power, ten times the cost of the whole rest
+    return 0.5 * z * (1.0 + xp.tanh(_C * z * (1.0 + _A * (z * z))))
 
 
 def d_gelu(z, xp):
     # d/dz: ½ (1 + t) + ½ z (1 − t²) c (1 + 3a z²), t = tanh(c (z + a z³)); 1 − t² as (1 − t)(1 + t)
-    t = xp.tanh(_C * (z + _A * z**3))
-    return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t) * (1.0 + t) * _C * (1.0 + 3.0 * _A * z**2)
+    z2 = z * z
+    t = xp.tanh(_C * z * (1.0 + _A * z2))
+    return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t) * (1.0 + t) * _C * (1.0 + 3.0 * _A * z2)
 
 
 def elu(z, xp):

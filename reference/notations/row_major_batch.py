@@ -92,26 +92,32 @@ def _to_canonical_layout(array: Array, xp) -> Array:
     return array.T if array.ndim == 2 else xp.permute_dims(array, (1, 2, 0))
 
 
-def to_document(mlp: MLP, params: Params) -> tuple[dict[int, Array], dict[int, Array | None]]:
+def to_document(mlp: MLP, params: Params, *, copy: bool = True) -> tuple[dict[int, Array], dict[int, Array | None]]:
     """Canonical ``[(W^l, b^l)]`` → the document's ``W[l]`` (inputs × outputs; inputs ×
     units × pieces for maxout) and row ``b[l]`` (``b_ij`` as (units, pieces) for maxout);
-    copies, in the parameters' own array library."""
+    copies, in the parameters' own array library — or, with ``copy=False``, views of
+    ``params`` for a computation that only reads them (``gradients``: a matrix product
+    takes a transposed view as it is, and copying 784 × 512 weights costs a millisecond each)."""
     xp = namespace(*(a for pair in params for a in pair))
-    W = {l: contiguous_copy(_to_document_layout(Wl, xp)) for l, (Wl, _) in enumerate(params, start=1)}
+    laid_out = contiguous_copy if copy else (lambda a: a)
+    W = {l: laid_out(_to_document_layout(Wl, xp)) for l, (Wl, _) in enumerate(params, start=1)}
     b = {
-        l: None if bl is None else contiguous_copy(bl if bl.ndim == 2 else xp.reshape(bl, (1, -1)))
+        l: None if bl is None else laid_out(bl if bl.ndim == 2 else xp.reshape(bl, (1, -1)))
         for l, (_, bl) in enumerate(params, start=1)
     }
     return W, b
 
 
-def from_document(dW: dict[int, Array], db: dict[int, Array | None]) -> Params:
-    """The document's ``W[l]``, ``b[l]`` (or gradients laid out like them) → canonical pairs (copies)."""
+def from_document(dW: dict[int, Array], db: dict[int, Array | None], *, copy: bool = True) -> Params:
+    """The document's ``W[l]``, ``b[l]`` (or gradients laid out like them) → canonical pairs
+    (copies; with ``copy=False``, views where the layout allows: ``gradients`` returns the
+    arrays it has just computed, transposed, without a copy)."""
     xp = namespace(*dW.values())
+    laid_out = contiguous_copy if copy else (lambda a: a)
     return [
         (
-            contiguous_copy(_to_canonical_layout(dW[l], xp)),
-            None if db[l] is None else contiguous_copy(db[l] if dW[l].ndim == 3 and db[l].shape != (1, 1) else xp.reshape(db[l], (-1,))),
+            laid_out(_to_canonical_layout(dW[l], xp)),
+            None if db[l] is None else laid_out(db[l] if dW[l].ndim == 3 and db[l].shape != (1, 1) else xp.reshape(db[l], (-1,))),
         )
         for l in sorted(dW)
     ]
@@ -239,8 +245,8 @@ def gradients(mlp: MLP, params: Params, X: Array, Y: Array) -> Params:
 
     Departure: the document's J is the batch cost Σ_n J(y_n, ŷ_n); the
     canonical E = J / N (``backward(mean=True)``)."""
-    W, b = to_document(mlp, params)
-    return from_document(*batch_gradients(mlp, W, b, X, Y))
+    W, b = to_document(mlp, params, copy=False)  # read only: views
+    return from_document(*batch_gradients(mlp, W, b, X, Y), copy=False)  # just computed: views
 
 
 def gradient_descent_step(mlp: MLP, params: Params, X: Array, Y: Array, alpha: float) -> Params:
