@@ -3,6 +3,7 @@ timings (the benchmark itself is `make bench`, never a timed test)."""
 
 import json
 
+import numpy as np
 import pytest
 
 from reports.sections import speed as speed_section
@@ -77,7 +78,7 @@ def test_unreadable_or_old_bench_json_is_refused_naming_the_file(tmp_path):
     with pytest.raises(ValueError, match="bench.json: not a bench.json"):
         speed_section.load(path)
     path.write_text(json.dumps({"schema": 0}))
-    with pytest.raises(ValueError, match="schema 0, expected 1; rerun `make bench`"):
+    with pytest.raises(ValueError, match="schema 0, expected 2; rerun `make bench`"):
         speed_section.load(path)
 
 
@@ -95,18 +96,39 @@ def test_section_shows_the_targets_and_the_numerical_oracles(tmp_path):
     ]
     bounds = [numerical.BoundRow("central", 557973504, 1.66, 0.93, 2, 0.46, 1.5, "")]
     growth = [numerical.GrowthRow("central", "width", "net", 16, 2, 714, 32, 0.01, 0.02, 2)]
+    from reports.bench import checkers, public_api
+
+    api = [public_api.ApiRow("tanh", "784-512-512-10", "float64", 0.030, 0.024, 1.25, 7, 0.025, 0.022, ""),
+           public_api.ApiRow("relu", "784-512-512-10", "float64", 0.020, 0.024, 0.83, 7, 0.019, 0.021, "")]
+    activations = [numerical.ActivationRow("sigmoid", "net", 26122, 128, 2.0, 50.0, 120, 0.04),
+                   numerical.ActivationRow("gelu", "net", 26122, 128, 4.0, 50.0, 120, 0.08)]
+    times = [checkers.TimeRow("oracles (default)", 6000, 0.7, 3, ""), checkers.TimeRow("gradcheck (slow)", 6000, 0.9, 3, "")]
+    detection = [checkers.DetectionRow("relu", "layer", "oracles (default)", True, True),
+                 checkers.DetectionRow("relu", "layer", "gradcheck (slow)", False, True),
+                 checkers.DetectionRow("relative error 1e-09 at one of 6,000 elements", "error", "oracles (default)", None, True),
+                 checkers.DetectionRow("relative error 1e-09 at one of 6,000 elements", "error", "gradcheck (slow)", None, False)]
     data = {
-        "schema": 1, "created": "2026-11-24T00:00:00+00:00", "quick": False, "seconds": 120.0,
+        "schema": 2, "created": "2026-11-24T00:00:00+00:00", "quick": False, "seconds": 120.0,
         "threads": {"usable_cores": 2, "blas": [{"library": "openblas", "version": "0.3", "threads": 2}], "torch_threads": 2, "jax_cpu_threads": "2 cores"},
         "machine": {"cpu": "CPU", "cpu_count": 2, "gpu": None, "gpu_note": "no CUDA GPU visible to torch: the GPU targets were not measured"},
         "hand_derived": hand_derived.json_data(rows, hand_derived.targets(rows)),
-        "numerical": {"target": [asdict(r) for r in target], "bounds": [asdict(b) for b in bounds], "growth": [asdict(g) for g in growth]},
+        "numerical": {"target": [asdict(r) for r in target], "bounds": [asdict(b) for b in bounds], "growth": [asdict(g) for g in growth],
+                      "activations": [asdict(a) for a in activations], "activation_target": 0.05},
+        "public_api": public_api.json_data(api),
+        "checkers": {"function": "f", "times": [asdict(t) for t in times], "detection": [asdict(d) for d in detection]},
     }
     path = tmp_path / "bench.json"
     path.write_text(json.dumps(data))
     section = speed_section.section(speed_section.load(path), tmp_path)
     assert "GPU targets were not measured" in section.intro
-    targets, times, oracles_table, growth_table = section.tables
+    targets, times, oracles_table, growth_table, api_table, central_table, checker_times, caught = section.tables
+    assert [r[7] for r in api_table.rows] == ["NOT MET", "met"] and api_table.marks == ("fail", "")
+    assert [r[7] for r in central_table.rows] == ["met", "NOT MET"]
+    assert len(checker_times.rows) == 2
+    assert caught.headers == ("case", "oracles (default)", "gradcheck (slow)")
+    assert caught.rows == (("relu", "caught", "caught; FALSE ALARM on the correct one"),
+                           ("relative error 1e-09 at one of 6,000 elements", "caught", "missed"))
+    assert caught.marks == ("", "")
     verdicts = {r[0]: r[6] for r in targets.rows}
     assert verdicts == {"gradient / forward": "met", "gradient / faster framework (CPU)": "NOT MET"}
     assert targets.marks == tuple("fail" if r[6] == "NOT MET" else "" for r in targets.rows)
@@ -137,3 +159,33 @@ def test_every_benchmarked_cpu_method_runs_and_the_gradients_agree():
     for (method, library, _), result in timed:
         got = [(to_numpy(dW), to_numpy(db)) for dW, db in hand_derived.fast.batched(method).to_canonical(result)]
         oracles.assert_agree(got, expected, implementation=f"{method} on {library}", oracle="jax")
+
+
+def test_the_public_api_benchmark_compares_like_with_like():
+    """``make bench``'s torch.autograd script computes the same gradient as ours, for every
+    hidden activation it times (no timing here)."""
+    import reference
+    from reference import MLP
+    from reference.cases import make_case
+    from reports.bench import public_api
+
+    assert set(public_api.hidden_activations()) <= set(public_api.TORCH_FORMS)
+    for name in public_api.hidden_activations():
+        mlp = MLP((5, 4, 4, 3), (name, name, "softmax"), "cross_entropy")
+        case = make_case(mlp, 0, 1.0, 6)
+        ours = [g for pair in reference.gradients(mlp, case.params, case.X, case.Y, notation="row_major_batch") for g in pair]
+        theirs = public_api.torch_script(mlp, public_api.TORCH_FORMS[name])(case.params, case.X, case.Y)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_the_peer_checkers_are_handed_the_claimed_derivative():
+    """Each peer in the checkers' benchmark accepts a correct layer and rejects its slip."""
+    from reports.bench import checkers
+    from testbed.layers import LAYERS
+
+    layer = LAYERS["affine"]
+    args = layer.inputs(0)
+    for checker in checkers.CHECKERS[1:]:
+        assert not checkers.caught(checker, layer.forward, layer.backward, args, lambda: None), checker
+        assert checkers.caught(checker, layer.forward, layer.buggy_backward, args, lambda: None), checker

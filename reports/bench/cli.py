@@ -17,20 +17,20 @@ from pathlib import Path
 import torch
 from tabulate import tabulate
 
-from reports.bench import hand_derived, numerical, threads
+from reports.bench import checkers, hand_derived, numerical, public_api, threads
 from reports.cli import positive_int
 from reports.io import write_atomic, write_bytes_atomic
 from reports.render import plots
 from reports.sections import environment, speed
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "out"
-BENCH_SCHEMA = 1
+BENCH_SCHEMA = 2
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m reports.bench", description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for bench.json and the plot (default {DEFAULT_OUT})")
-    parser.add_argument("--quick", action="store_true", help="the smaller network only, fewer rounds (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="smaller networks and sizes, fewer rounds (a few minutes)")
     parser.add_argument("--threads", type=positive_int, default=environment.usable_cores(), help="threads for every library (default: the usable cores)")
     parser.add_argument("--rounds", type=positive_int, default=None, help="timed rounds per method (default 7, quick 3)")
     return parser.parse_args(argv)
@@ -45,6 +45,8 @@ def run(quick: bool, rounds: int | None) -> dict[str, object]:
     rows = hand_derived.measure(quick=quick, rounds=rounds)
     found = hand_derived.targets(rows)
     numbers = numerical.measure(quick=quick)
+    api = public_api.measure(quick=quick, rounds=rounds)
+    peers = checkers.measure(quick=quick)
     return {
         "schema": BENCH_SCHEMA,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -53,6 +55,8 @@ def run(quick: bool, rounds: int | None) -> dict[str, object]:
         "machine": _machine(),
         "hand_derived": hand_derived.json_data(rows, found),
         "numerical": numbers,
+        "public_api": public_api.json_data(api),
+        "checkers": peers,
         "seconds": round(time.perf_counter() - started, 1),
     }
 

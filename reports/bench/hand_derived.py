@@ -129,7 +129,7 @@ def _torch_arrays(case, device: str):
     return [(to(W), to(b)) for W, b in case.params], to(case.X), to(case.Y)
 
 
-def _matrix_products(mlp: MLP, case) -> Call:
+def matrix_products(mlp: MLP, case) -> Call:
     """Only the matrix products of one row-major gradient, same shapes and
     transposes, on NumPy: the floor under ours on NumPy (what bounds it)."""
     rng = np.random.default_rng(0)
@@ -161,7 +161,7 @@ def cpu_methods(mlp: MLP, case) -> dict[tuple[str, str, str], Call]:
     methods.update(_ours(mlp, jparams, jX, jY, "jax", jax.block_until_ready))
     methods[("torch.autograd", "torch", "gradient")] = torch_oracle.prepare(problem, "cpu")
     methods[("jax.jit(jax.grad)", "jax", "gradient")] = jax_oracle.prepare(problem, device=cpu)
-    methods[("matrix products only", "numpy", "floor")] = _matrix_products(mlp, case)
+    methods[("matrix products only", "numpy", "floor")] = matrix_products(mlp, case)
     return methods
 
 

@@ -208,10 +208,46 @@ def growth_rows(quick: bool = False) -> list[GrowthRow]:
     return rows
 
 
+@dataclass(frozen=True)
+class ActivationRow:
+    activation: str
+    network: str
+    parameters: int
+    batch: int
+    batched_s: float  # central differences, every parameter, batched
+    loop_s: float  # the plain loop, estimated from ``sampled`` elements
+    sampled: int
+    ratio: float  # batched ÷ loop
+
+
+ACTIVATION_TARGET = 0.05  # batched ÷ plain loop, with any registered activation
+
+
+def activation_rows(quick: bool = False) -> list[ActivationRow]:
+    """Central differences over every parameter of the target's shape with each
+    registered hidden activation (both hidden layers), batched against the plain loop."""
+    from reports.bench.public_api import hidden_activations
+
+    sample = 30 if quick else 120
+    batch = 32 if quick else TARGET_BATCH
+    rows = []
+    for name in hidden_activations():
+        mlp = MLP(TARGET.sizes, (name, name, "softmax"), "cross_entropy")
+        params, X, Y = _case(mlp, batch)
+        P = _parameters(mlp)
+        batched, _ = _best(_oracle("central", mlp, params, X, Y), 1)
+        loop, _ = _best(_oracle("central", mlp, params, X, Y, batched=False, limit=sample), 1)
+        loop = loop * P / sample
+        rows.append(ActivationRow(name, str(mlp), P, batch, batched, loop, sample, batched / loop))
+    return rows
+
+
 def measure(quick: bool = False) -> dict:
     """Every measurement of this module, JSON-serialisable."""
     target = target_rows(quick)
     return {
+        "activations": [asdict(r) for r in activation_rows(quick)],
+        "activation_target": ACTIVATION_TARGET,
         "machine": {"cpus": os.cpu_count(), "threads": network_batches.available_threads(), "load_average": list(os.getloadavg())},
         "quick": quick,
         "target": [asdict(r) for r in target],
