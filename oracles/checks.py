@@ -45,7 +45,7 @@ from oracles.numerical.evaluators import network_fixed
 from oracles.problems import FunctionProblem, NetworkProblem, check_callable, scalar, takes_xp
 from oracles.registry import DEFAULT_ORACLES, ORACLES, check_oracle_names
 from oracles.tolerances import tolerance_for
-from oracles.verdict import Dispute, Verdict
+from oracles.verdict import PROJECTION, Dispute, Verdict
 from reference.mlp import MLP, Params
 from reference.validation import check_grads, check_network_inputs
 
@@ -383,8 +383,8 @@ def check_gradient(
     oracles: tuple[str, ...] | list[str] | None = None,
     implementation: str = "grad",
     mode: str = "auto",
-    samples: int = sampled.SAMPLES,
-    directions: int = sampled.DIRECTIONS,
+    samples: int | None = None,
+    directions: int | None = None,
     seed: int = 0,
 ) -> Verdict:
     """Judge the hand-written ``grad`` of the scalar function ``f`` at ``x``
@@ -394,10 +394,10 @@ def check_gradient(
     ``"sampled"`` — the exact oracles (jax, torch) judge every element, the
     per-element ones (complex step, Richardson, central) ``samples`` seeded
     random elements, every element where ``grad`` differs from an exact
-    oracle, and ``directions`` random projections (``oracles.sampled``, with
-    what it can miss); ``"auto"`` (default) — elementwise up to
-    ``sampled.ELEMENTWISE_LIMIT`` (20,000) elements, sampled above.  The
-    verdict's note says which ran.
+    oracle, and ``directions`` random projections (defaults 256 and 8;
+    ``oracles.sampled``, with what it can miss); ``"auto"`` (default) —
+    elementwise up to ``sampled.ELEMENTWISE_LIMIT`` (20,000) elements, sampled
+    above.  The verdict's note says which ran.
 
     ``x``: one array, or a tuple of positional arguments (each may be a pytree:
     nested lists, tuples and dicts of arrays, ``None`` for absent leaves; a
@@ -422,7 +422,7 @@ def check_gradient(
     chosen = check_oracle_names(oracles)
     arguments.check_leaves(args, roots, chosen_argnums)
     _check_data(args, roots, chosen_argnums)
-    sampled.check_options(mode, samples, directions, seed)
+    samples, directions = sampled.check_options(mode, samples, directions, seed)
 
     def copies() -> tuple:
         return tuple(trees.map_leaves(a, lambda _, leaf: leaf.copy(), r) for a, r in zip(args, roots))
@@ -456,10 +456,11 @@ def judge_sampled(
             exact[name] = ORACLES[name].answer(problem)
         except OracleCannotRun as why:
             skipped.append((name, str(why)))
-    suspects = sampled.followed(ours, exact, dtype)
+    suspects, left = sampled.followed(ours, exact, dtype)
     subset = sampled.drawn(problem.leaves, samples, seed, suspects)
     partial, more = sampled.partial_answers(problem, costly, subset)
-    full = judge_problem(problem, ours, list(exact), implementation=implementation, dtype=dtype, skipped=skipped, brackets=partial, answers=exact)
+    full = judge_problem(problem, ours, list(exact), implementation=implementation, dtype=dtype, skipped=skipped, brackets=partial,
+                         answers=sampled.unfollowed(exact, left))
     terms, rounding, rigorous = rounding_terms(problem, exact) if exact else (None, "", False)
     by_sample, unresolved = sampled.sampled_comparisons(problem, ours, partial, subset, implementation=implementation, dtype=dtype,
                                                         terms=terms, rigorous=rigorous, rounding=rounding)
@@ -467,10 +468,15 @@ def judge_sampled(
     total = sum(int(np.size(g)) for g in ours)
     picked = sum(s.size for s in subset)
     extra = sum(s.size for s in suspects)
+    unchecked = sum(k.size for k in left)
     how = (
-        f"sampled check of {total:,} elements: every element by {', '.join(exact) or 'no exact oracle'}; "
-        f"{picked:,} elements ({min(samples, total):,} drawn with seed {seed}" + (f", {extra:,} where grad differs from an exact oracle" if extra else "")
-        + f") and {directions} random directions by {', '.join(partial) or 'no per-element oracle'} (mode='elementwise' judges every element by every oracle)"
+        f"sampled check of {total:,} elements: "
+        + (f"every element by {', '.join(exact)}; " if exact else "no exact oracle ran (every element judged only by the samples and projections); ")
+        + f"{picked:,} elements ({min(samples, total):,} drawn with seed {seed}" + (f", {extra:,} where grad differs from an exact oracle" if extra else "")
+        + f") and {directions} random directions by {', '.join(partial) or 'no per-element oracle'}"
+        + (f"; {unchecked:,} more elements where grad differs from an exact oracle (beyond the {sampled.MAX_FOLLOWED:,} followed) are not judged"
+           if unchecked else "")
+        + " (mode='elementwise' judges every element by every oracle)"
     )
     unjudged = full.unjudged if full.comparisons else tuple(sorted(unresolved))
     return Verdict(
@@ -545,7 +551,7 @@ def check_projections(
         measured.append(stencils.along(stencils.COMPLEX_STEP, problem.along(v))[0])
         claimed.append(float(sum(np.sum(a * b) for a, b in zip(v, g))))
     scale = max(float(np.sqrt(np.mean(np.square(measured)))), tolerance.floor)
-    layout = trees.Layout(("v·g",), lambda values: list(values), lambda items: list(items))
+    layout = trees.Layout((PROJECTION,), lambda values: list(values), lambda items: list(items))
     answer = Answer("complex_step", layout, [np.array(measured)])
     comparison, _ = judge(layout.names, [np.array(claimed)], answer, implementation=implementation, tolerance=tolerance, scale=scale)
     note = f"along {directions} random Gaussian directions over {sum(a.size for a in g)} parameters (seed {seed}); v·g[d] is direction d"

@@ -111,9 +111,11 @@ def _one_orientation(loop, group: list[tuple[int, int]], terms: float) -> bool:
 def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, upper):
     finite = [np.abs(u[np.isfinite(u)]) for u in upper] + [np.abs(l[np.isfinite(l)]) for l in lower]
     scale = max((float(np.max(f)) for f in finite if f.size), default=0.0) or 1.0
-    groups = _groups(kinked, lower, upper, scale)[:MAX_TIE_GROUPS]
+    everything = _groups(kinked, lower, upper, scale)
+    groups = everything[:MAX_TIE_GROUPS]
     if not groups:
         return lower, upper, ""
+    capped = f" (the first {MAX_TIE_GROUPS} of {len(everything)} groups of equal brackets tested)" if len(everything) > MAX_TIE_GROUPS else ""
     loop = problem.loop()
     flat_ours = [np.asarray(g, np.float64).reshape(-1) for g in ours]
     lower, upper = [l.copy() for l in lower], [u.copy() for u in upper]
@@ -146,11 +148,11 @@ def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, u
 
     broken = [(g, s, t) for g, s, t in ties if abs(t - s) > limit * max(abs(s), scale)]
     if not broken:
-        return lower, upper, f"{len(ties)} tie(s) among kinked elements, each judged as a whole too"
+        return lower, upper, f"{len(ties)} tie(s) among kinked elements, each judged as a whole too{capped}"
     group, slope, total = broken[0]
     example = " + ".join(name(i, k) for i, k in group[:4]) + (" + …" if len(group) > 4 else "")
     note = (
         f"{len(broken)} of {len(ties)} tie(s) broken: along {example} together f is smooth with slope {slope:.6g}, "
-        f"but those gradients sum to {total:.6g}"
+        f"but those gradients sum to {total:.6g}{capped}"
     )
     return lower, upper, note

@@ -50,6 +50,13 @@ TORCH = Framework(
 )
 
 
+DETACHED = r".*Converting a tensor with requires_grad=True to a scalar.*"
+DETACHED_REASON = (
+    "f turns a tensor into a Python number (float(…), .item(), int(…)) with xp=torch, which torch.autograd "
+    "treats as a constant: its gradient would be wrong"
+)
+
+
 def resolve_device(device: str) -> torch.device:
     if device not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu' or 'cuda'; got {device!r}")
@@ -76,11 +83,18 @@ def prepare(problem, device: str = "cpu") -> Callable[[], list]:
     data = _converted(data, where)
 
     def call() -> list:
-        with torch_full_precision():
+        with torch_full_precision(), warnings.catch_warnings():
+            # float(t), t.item() on a tensor that requires grad: torch warns, then differentiates as if it were a
+            # constant — a wrong gradient, never to be judged by; the warning is made the reason this oracle cannot run
+            warnings.filterwarnings("error", message=DETACHED, category=UserWarning)
             try:
                 value = fn(leaves, data)
-            except OracleCannotRun:
+            except OracleCannotRun as error:
+                if isinstance(error.__cause__, UserWarning) and "to a scalar" in str(error.__cause__):
+                    raise OracleCannotRun(DETACHED_REASON) from error
                 raise
+            except UserWarning as error:
+                raise OracleCannotRun(DETACHED_REASON) from error
             except Exception as error:  # noqa: BLE001 — reported as why this oracle could not run
                 raise OracleCannotRun(f"evaluating with xp=torch failed: {describe(error)}") from error
             if not isinstance(value, torch.Tensor):

@@ -18,6 +18,7 @@ from oracles.comparison import Comparison
 
 
 SHOWN_DISPUTES = 3  # dispute lines in a message; verdict.disputes holds them all
+PROJECTION = "v·g"  # the leaf a projection check names its directions by (v·g[d])
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ class Verdict:
         if not self.comparisons:
             return None
         failing = [c for c in self.comparisons if not c.ok]
-        return max(failing or self.comparisons, key=lambda c: c.error / c.tolerance.limit)
+        # an element named beats a random projection (v·g[d], the sampled check's): it says where to look
+        by_element = [c for c in failing if not c.element.startswith(PROJECTION)]
+        return max(by_element or failing or self.comparisons, key=lambda c: c.error / c.tolerance.limit)
 
     @property
     def status(self) -> str:
@@ -105,7 +108,7 @@ class Verdict:
             head = f"WRONG: fails {', '.join(self.failed_properties)}" + (f" (agrees with {', '.join(judging)})" if judging else "")
         elif status == "WRONG":
             head = f"WRONG against {', '.join(c.oracle for c in self.comparisons if not c.ok)}"
-            agreeing = [c.oracle for c in self.comparisons if c.ok]
+            agreeing = [c.oracle for c in self.comparisons if c.ok and c.compared]
             if agreeing:
                 head += f" (agrees with {', '.join(agreeing)})"
             if not self.properties_hold:

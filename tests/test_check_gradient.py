@@ -432,3 +432,19 @@ def test_float32_rounding_error_passes_but_is_visible():
     c = verdict.comparisons[0]
     assert verdict.ok and 0 < c.error <= tolerance_for(np.float32, "jax").limit
     assert c.error > tolerance_for(np.float64, "jax").limit  # float32 rounding, which float64 limits would reject
+
+
+def test_torch_is_skipped_where_f_turns_a_tensor_into_a_number():
+    """float(x.sum()) under xp=torch is a constant to torch.autograd: its gradient would be
+    wrong, so torch says why it cannot run instead of calling a right gradient WRONG."""
+
+    def f(x, xp):
+        return xp.sum(xp.tanh(x) ** 2) * float(x.sum())
+
+    def grad(x):
+        t = np.tanh(x)
+        return 2 * t * (1 - t * t) * float(x.sum()) + np.sum(t**2)
+
+    verdict = check_gradient(f, grad, np.linspace(-1, 1, 5))
+    assert verdict.ok, verdict.message()
+    assert any(name == "torch" and "Python number" in why for name, why in verdict.skipped)

@@ -195,6 +195,56 @@ def test_sampled_conventions_at_kinks_are_not_false_alarms():
     assert "10 where grad differs from an exact oracle" in verdict.note
 
 
+def test_suspects_beyond_the_cap_are_not_judged_never_blamed(monkeypatch):
+    """Conventions at more kinks than the numerical oracles follow: those left over are
+    'not judged' (the note says how many), not WRONG on jax's or torch's word alone."""
+    monkeypatch.setattr(sampled, "MAX_FOLLOWED", 20)
+    x = BIG.copy()
+    x[:30] = 0.0
+
+    def f(x, xp):
+        return xp.sum(xp.maximum(x, 0 * x)) + softplus_sum(x, xp)
+
+    def grad(x):
+        return (x > 0) + grad_softplus_sum(x)
+
+    verdict = oracles.check_gradient(f, grad, x, samples=8, directions=2)
+    assert verdict.status == "NOT JUDGED" and len(verdict.unjudged) == 10, verdict.message()
+    assert "10 more elements where grad differs from an exact oracle (beyond the 20 followed) are not judged" in verdict.note
+
+    def wrong(x):
+        g = grad(x)
+        g[100:200] += 1.0  # the largest differences are followed first: a real error is found numerically
+        return g
+
+    assert oracles.check_gradient(f, wrong, x, samples=8, directions=2).status == "WRONG"
+
+
+def test_projections_alone_when_no_samples_are_asked_for():
+    def slip(x):
+        g = grad_softplus_sum(x)
+        g[7] += 0.1
+        return g
+
+    verdict = oracles.check_gradient(softplus_sum, slip, BIG, samples=0, directions=2, oracles=("central",))
+    assert not verdict.ok and [c.oracle for c in verdict.comparisons] == ["central along v"]
+    assert verdict.worst.element.startswith("v·g[")
+
+
+def test_a_wrong_element_is_named_before_a_projection():
+    def slip(x):
+        g = grad_softplus_sum(x)
+        g[12_345] += 0.5
+        return g
+
+    verdict = oracles.check_gradient(softplus_sum, slip, BIG, directions=2)
+    assert verdict.worst.element == "x[12345]"
+    head = verdict.message().splitlines()[0]
+    agreeing = head.split("(agrees with ")[1].split(")")[0].split(", ") if "(agrees with " in head else []
+    idle = [c.oracle for c in verdict.comparisons if not c.compared]
+    assert not set(idle) & set(agreeing), head  # an oracle that judged nothing is never said to agree
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -202,7 +252,8 @@ def test_sampled_conventions_at_kinks_are_not_false_alarms():
         ({"samples": -1}, "samples must be a non-negative integer"),
         ({"directions": 1.5}, "directions must be a non-negative integer"),
         ({"seed": True}, "seed must be a non-negative integer"),
-        ({"mode": "sampled", "samples": 0, "directions": 0}, "needs samples > 0 or directions > 0"),
+        ({"mode": "sampled", "samples": 0, "directions": 0}, "samples and directions are both 0"),
+        ({"mode": "elementwise", "samples": 5}, "samples apply to the sampled check; mode='elementwise' judges every element"),
     ],
 )
 def test_bad_sampling_options_are_refused_before_any_work(options, message):
