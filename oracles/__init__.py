@@ -20,6 +20,7 @@ from oracles.checks import (
     check_projections,
 )
 from oracles.comparison import Answer, Comparison, assert_agree, compare
+from oracles.declared import Check, declare
 from oracles.derivatives import assert_hvp, assert_jacobian, assert_jvp, assert_vjp, check_hvp, check_jacobian, check_jvp, check_vjp
 from oracles.layers import assert_layer, check_layer, object_layer
 from oracles.rules import assert_custom_vjp, assert_torch_function, check_custom_vjp, check_torch_function
@@ -36,6 +37,7 @@ from oracles.verdict import Dispute, Verdict
 
 __all__ = [
     "Answer",
+    "Check",
     "Comparison",
     "DEFAULT_ORACLES",
     "Dispute",
@@ -75,6 +77,7 @@ __all__ = [
     "check_vjp",
     "compare",
     "compare_golden",
+    "declare",
     "golden_inputs",
     "gradients",
     "load_golden",

@@ -10,6 +10,8 @@ registry, no backend switched for whoever else uses matplotlib.
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import asdict
 from io import BytesIO
 
@@ -39,12 +41,31 @@ def _png(fig: MplFigure, dpi: int) -> bytes:
     return buffer.getvalue()
 
 
+def _quietly(plot):
+    """A glyph DejaVu Sans lacks (vᵀ) sends matplotlib through its fallback fonts, logging a
+    "findfont" warning for each one absent — not the reader's concern: silenced while ``plot``
+    draws, and the logger's level put back."""
+
+    @functools.wraps(plot)
+    def drawn(*args, **kwargs):
+        fonts = logging.getLogger("matplotlib.font_manager")
+        level = fonts.level
+        fonts.setLevel(logging.ERROR)
+        try:
+            return plot(*args, **kwargs)
+        finally:
+            fonts.setLevel(level)
+
+    return drawn
+
+
 def _canvas(size: tuple[float, float]) -> MplFigure:
     fig = MplFigure(figsize=size)
     FigureCanvasAgg(fig)
     return fig
 
 
+@_quietly
 def timing(rows: list[TimingRow]) -> list[Figure]:
     """One log-log PNG per device: time per call against width, one line per
     method, float64 solid and float32 dashed; skipped networks leave no point."""
@@ -93,6 +114,7 @@ def timing(rows: list[TimingRow]) -> list[Figure]:
     return figures
 
 
+@_quietly
 def training(result: TrainingResult) -> Figure:
     """Each notation's trajectory beside torch.optim.SGD's, and test accuracy per epoch."""
     figure = _canvas((10, 4))
@@ -116,6 +138,7 @@ def training(result: TrainingResult) -> Figure:
 GROWTH_FIGURE = "bench_numerical_growth.png"
 
 
+@_quietly
 def growth(rows: list) -> Figure:
     """Two panels — seconds against parameters (width sweep) and against hidden
     layers (depth sweep), log scales, one line per oracle (rows: ``GrowthRow``s or their dicts)."""
@@ -147,6 +170,7 @@ def growth(rows: list) -> Figure:
     )
 
 
+@_quietly
 def taylor(curves: list[TaylorCurve]) -> Figure | None:
     """One log-log plot: r(h) of every notation and of the bug (None when no curve has a result)."""
     drawn = [(f"{c.row.gradient}{' (bug)' if c.row.kind == 'bug' else ''}", c.result) for c in curves if c.result is not None]
@@ -163,4 +187,54 @@ def taylor(curves: list[TaylorCurve]) -> Figure | None:
         "thick, shaded: the steps each order was fitted over; dashed: slopes ∝ h and ∝ h².",
         "log-log plot of the first-order Taylor remainder against the step, one line per notation falling with slope 2 "
         "and one for a wrong gradient falling with slope 1",
+    )
+
+
+HEATMAP_FIGURE = "heatmap.png"
+
+
+@_quietly
+def heatmap(rows: list[str], columns: list[str], ratios: list[list[float | None]], *, name: str = HEATMAP_FIGURE, what: str = "check") -> Figure:
+    """Checks × oracles, colour = log10(worst error ÷ tolerance): below 0 agrees, above
+    fails; an empty cell (grey) is an oracle that did not judge that check."""
+    values = np.array([[np.nan if r is None else np.log10(max(r, 1e-6)) for r in row] for row in ratios], dtype=float)
+    label = max((len(r) for r in rows), default=0)
+    fig = _canvas((min(3.5 + 1.0 * len(columns) + 0.085 * label, 18.0), min(2.0 + 0.42 * len(rows), 24.0)))
+    axes = fig.add_subplot()
+    colours = axes.imshow(np.ma.masked_invalid(values), cmap="RdYlGn_r", vmin=-6, vmax=6, aspect="auto")
+    axes.set_facecolor("#dddddd")
+    axes.set_xticks(range(len(columns)), labels=columns, rotation=30, ha="right")
+    axes.set_yticks(range(len(rows)), labels=rows)
+    for i, row in enumerate(ratios):
+        for j, r in enumerate(row):
+            if r is not None:
+                axes.text(j, i, f"{r:.0e}" if r else "0", ha="center", va="center", fontsize=7)
+    bar = fig.colorbar(colours, ax=axes)
+    bar.set_label("log10(error ÷ tolerance)")
+    axes.set_title("worst error ÷ tolerance (> 1 fails)")
+    fig.tight_layout()
+    return Figure(
+        name, _png(fig, 100),
+        f"Each {what} against each oracle: the worst element's error divided by the oracle's tolerance (log colour "
+        f"scale; green agrees, red fails at > 1; grey: the oracle did not judge it).",
+        f"heatmap of {what} against oracles coloured by worst error over tolerance on a log scale",
+    )
+
+
+REMAINDERS_FIGURE = "taylor_checks.png"
+
+
+@_quietly
+def remainders(curves: list[tuple[str, object]], *, name: str = REMAINDERS_FIGURE) -> Figure:
+    """One log-log plot of the Taylor remainders of ``curves`` ((label, TaylorResult))."""
+    fig = _canvas((9.0, 5.6))
+    axes = fig.add_subplot()
+    plot_remainders(axes, curves)
+    axes.set_title("Taylor remainder r(h): right gradients fall as h², a wrong one as h")
+    fig.tight_layout()
+    return Figure(
+        name, _png(fig, 110),
+        "Taylor remainders against the step h (log-log), one line per check; thick, shaded: the steps each order "
+        "was fitted over; dashed: slopes ∝ h and ∝ h².",
+        "log-log plot of the first-order Taylor remainder against the step, one line per check",
     )

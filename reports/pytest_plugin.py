@@ -1,0 +1,115 @@
+"""The pytest plugin, installed with the package (entry point ``pytest11``): gradient checks in your tests.
+
+* ``@pytest.mark.gradient_check`` — the test returns the ``Verdict`` of any
+  check (``oracles.check_layer(…)``, ``check_gradient``, …); it fails with the
+  verdict's message unless the verdict is ok (no ``assert`` needed, and
+  pytest does not warn about the returned value).
+* ``gradient_checks`` — a fixture: ``gradient_checks(verdict)`` asserts the
+  verdict is ok (as the mark does) and returns it, for tests that check
+  several things.
+* ``pytest --backprop-report DIR`` — the verdicts of every marked test and
+  of every ``gradient_checks(…)`` call go into the report ``backprop-check``
+  writes (report.md, report.html, report.json) in DIR at the end of the session.
+* Hypothesis, when installed: a profile ``backprop`` (``deadline=None``: a
+  first check imports JAX and torch and takes seconds, far over Hypothesis's
+  200 ms default) is registered, and loaded when the session has not chosen a
+  profile of its own (``--hypothesis-profile``, or a conftest that loads one),
+  so property tests over ``testbed.strategies`` run without settings.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+MARK = "gradient_check"
+_STASH = pytest.StashKey[list]()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--backprop-report", metavar="DIR", type=Path, default=None,
+                     help="write the report of every gradient check in the session to DIR (report.md, report.html, report.json)")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"{MARK}: the test returns an oracles.Verdict and fails unless it is ok")
+    config.stash[_STASH] = []
+    try:
+        from hypothesis import settings
+    except ImportError:  # the test extra is not installed: nothing to configure
+        return
+    if "backprop" not in settings._profiles:
+        settings.register_profile("backprop", deadline=None)
+    if settings.get_current_profile_name() == "default":
+        settings.load_profile("backprop")
+
+
+def _record(config, name: str, verdict, seconds: float) -> None:
+    from reports.user_report import Ran
+
+    config.stash[_STASH].append(Ran(name, name, verdict, seconds))
+
+
+def _judged(verdict, who: str):
+    from oracles.verdict import Verdict
+
+    if not isinstance(verdict, Verdict):
+        raise TypeError(f"{who} must give an oracles.Verdict (the result of oracles.check_…); got {type(verdict).__name__}")
+    if not verdict.ok:
+        pytest.fail(verdict.message(), pytrace=False)
+    return verdict
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    if pyfuncitem.get_closest_marker(MARK) is None:
+        return None
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    start = time.perf_counter()
+    verdict = pyfuncitem.obj(**arguments)
+    from oracles.verdict import Verdict
+
+    if isinstance(verdict, Verdict):
+        _record(pyfuncitem.config, pyfuncitem.nodeid, verdict, time.perf_counter() - start)
+    _judged(verdict, f"a test marked {MARK} ({pyfuncitem.name})")
+    return True
+
+
+@pytest.fixture
+def gradient_checks(request):
+    """``gradient_checks(verdict)``: fail the test with the verdict's message unless it is ok; returns it."""
+    count = 0
+
+    def judge(verdict, name: str | None = None):
+        nonlocal count
+        count += 1
+        from oracles.verdict import Verdict
+
+        if isinstance(verdict, Verdict):
+            _record(request.config, name or f"{request.node.nodeid} #{count}", verdict, 0.0)
+        return _judged(verdict, "gradient_checks(…)")
+
+    return judge
+
+
+def pytest_sessionfinish(session):
+    out = session.config.getoption("--backprop-report")
+    results = session.config.stash.get(_STASH, [])
+    if out is None or not results:
+        return
+    from reports.io import write_atomic, write_bytes_atomic
+    from reports.render.html import render_html
+    from reports.render.json import render_json
+    from reports.render.markdown import render_markdown
+    from reports.user_report import build
+
+    report = build("this pytest session", results)
+    for section in report.sections:
+        for figure in section.figures:
+            write_bytes_atomic(out / figure.name, figure.png)
+    write_atomic(out / "report.json", render_json(report))
+    write_atomic(out / "report.html", render_html(report))
+    write_atomic(out / "report.md", render_markdown(report))
