@@ -16,6 +16,8 @@ draws and shrinks), so cases are cheap to build and exactly reproducible.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -26,16 +28,38 @@ from reference.mlp import BIAS_MODES, MLP
 Array = np.ndarray
 
 
+def _narrowed(given, known: list, what: str) -> list:
+    """``known`` narrowed to ``given`` (None: all of them), refusing names that are not known."""
+    if given is None:
+        return known
+    if isinstance(given, str) or not given:
+        raise ValueError(f"{what} must be a non-empty sequence of names from {known}; got {given!r}")
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        raise ValueError(f"{what}: unknown {unknown}; choose from {known}")
+    return [name for name in known if name in given]
+
+
 @st.composite
 def networks(
-    draw, min_hidden: int = 1, max_hidden: int = 4, max_width: int = 8, structure: bool = True
+    draw, min_hidden: int = 1, max_hidden: int = 4, max_width: int = 8, structure: bool = True, *,
+    activations: Sequence[str] | None = None, losses: Sequence[str] | None = None, min_width: int = 1,
 ) -> MLP:
     """A valid ``MLP``: 1–4 hidden layers, widths 1–8, any valid activation/loss
-    combination; with ``structure``, also per-layer bias modes and masks."""
+    combination; with ``structure``, also per-layer bias modes and masks.
+    ``activations`` narrows the hidden activations, ``losses`` the losses (with
+    every output activation valid for them), ``min_width``/``max_width`` the
+    layer widths — drawn from directly, never filtered (no ``assume``)."""
+    hidden_choices = _narrowed(activations, hidden_activations(), "activations")
+    pairs = valid_pairs()
+    loss_names = _narrowed(losses, sorted({loss for _, loss in pairs}), "losses")
+    pairs = [(output, loss) for output, loss in pairs if loss in loss_names]
+    if not 1 <= min_width <= max_width:
+        raise ValueError(f"widths need 1 ≤ min_width ≤ max_width; got {min_width}, {max_width}")
     hidden = draw(st.integers(min_hidden, max_hidden))
-    sizes = tuple(draw(st.lists(st.integers(1, max_width), min_size=hidden + 2, max_size=hidden + 2)))
-    output, loss = draw(st.sampled_from(valid_pairs()))
-    activations = tuple(draw(st.lists(st.sampled_from(hidden_activations()), min_size=hidden, max_size=hidden)))
+    sizes = tuple(draw(st.lists(st.integers(min_width, max_width), min_size=hidden + 2, max_size=hidden + 2)))
+    output, loss = draw(st.sampled_from(pairs))
+    activations = tuple(draw(st.lists(st.sampled_from(hidden_choices), min_size=hidden, max_size=hidden)))
     pieces = draw(st.integers(2, 3))
     mlp = MLP(sizes, activations + (output,), loss, pieces=pieces)
     if structure and draw(st.booleans()):
