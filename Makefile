@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11 and pip:
 #   make report   — the main job: the agreement report
 #   make test     — the test suite
-#   make bench    — the speed benchmark (not part of the tests): prints its tables, writes reports/out/bench.json
+#   make bench    — the speed benchmark (not part of the tests): prints its tables, writes backprop-report/bench.json
 # Each creates .venv with the pinned dependencies (constraints.txt) if it is missing.
 
 PYTHON ?= python3
@@ -30,4 +30,4 @@ test-thorough: $(STAMP)
 	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest --run-slow $(ARGS)
 
 clean:
-	rm -rf $(VENV) reports/out .pytest_cache .hypothesis
+	rm -rf $(VENV) reports/out backprop-report backprop-check-report .pytest_cache .hypothesis

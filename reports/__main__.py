@@ -5,4 +5,4 @@ import sys
 from reports.cli import main
 
 if __name__ == "__main__":  # importing this module (pkgutil.walk_packages, say) runs nothing
-    sys.exit(main())
+    sys.exit(main(prog="python -m reports"))

@@ -53,7 +53,10 @@ def run_agreement(cases, executor: Executor, progress: bool) -> tuple[list[agree
     return [r for check in ordered for r in check.results], [d for check in ordered for d in check.disputes]
 
 
-def summary(rows, mutant_rows, example_rows, environment_data) -> str:
+AGREEMENT_FIGURE = "agreement.png"
+
+
+def summary(rows, mutant_rows, example_rows, environment_data, taylor_curves=()) -> str:
     checks = sum(r.cases for r in rows)
     failures = sum(r.failures for r in rows)
     notations = len({r.notation for r in rows})
@@ -61,10 +64,16 @@ def summary(rows, mutant_rows, example_rows, environment_data) -> str:
     caught = sum(m.detected for m in mutant_rows)
     errata = sum(not e.agrees for e in example_rows)
     verdict = "PASS" if failures == 0 and caught == len(mutant_rows) else "FAIL"
+    judged = [c for c in taylor_curves if c.row.kind == "notation"]
+    bug_seen = all(c.row.as_expected for c in taylor_curves if c.row.kind == "bug")
+    second = (
+        f" Taylor remainder test (no oracle, no tolerance): {sum(c.row.as_expected for c in judged)}/{len(judged)} "
+        f"notations' gradients fall as h², and the catalogued bug's {'as h' if bug_seen else 'NOT as h'}." if judged else ""
+    )
     return (
         f"{verdict}: {checks} gradient checks of {notations} hand-derived notations against {oracle_names} "
         f"oracles in float64 and float32: {failures} failure(s). {caught}/{len(mutant_rows)} catalogued derivation "
-        f"bugs caught. {errata} printed number(s) in the seeds' worked examples disagree with the computation "
+        f"bugs caught.{second} {errata} printed number(s) in the seeds' worked examples disagree with the computation "
         f"(errata, listed below). Machine: {environment_data['cpu']}, {environment_data['gpu']['text']}."
     )
 
@@ -90,7 +99,8 @@ def build(options: Options, progress: bool = True) -> Report:
     env = {**env, "timing": environment.timing_notes()}
     sections = (
         environment.section(env),
-        agreement.section(rows, results, len(cases), options.seed, scales, disputes),
+        agreement.section(rows, results, len(cases), options.seed, scales, disputes,
+                          plots.heatmap(*agreement.heatmap_cells(rows), name=AGREEMENT_FIGURE, what="notation (dtype)")),
         examples.section(example_rows),
         delta_forms.section(form_rows),
         bugs.section(mutant_rows),
@@ -98,6 +108,7 @@ def build(options: Options, progress: bool = True) -> Report:
         training.section(trained, plots.training(trained)),
         timing.section(timing_rows, figures, env["timing"]),
         speed.section(bench, options.bench.parent if options.bench is not None else Path(".")),
+        agreement.appendix(rows),
     )
     data = {
         "schema": SCHEMA,
@@ -116,5 +127,5 @@ def build(options: Options, progress: bool = True) -> Report:
         "benchmark": bench,
     }
     return Report(
-        "Backpropagation correctness report", summary(rows, mutant_rows, example_rows, env), sections, data
+        "Backpropagation correctness report", summary(rows, mutant_rows, example_rows, env, taylor_curves), sections, data
     )

@@ -11,13 +11,14 @@ previous report intact.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 from reports.io import write_atomic, write_bytes_atomic
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+DEFAULT_OUT = Path("backprop-report")  # in the current folder, never inside the installed package
 
 
 def positive_int(text: str) -> int:
@@ -28,14 +29,17 @@ def positive_int(text: str) -> int:
     return value
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0, help="seed of the case set (default 0)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT}, in the current folder)")
     parser.add_argument("--quick", action="store_true", help="a smaller sweep and timing ladder (under a minute)")
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to time: auto uses a GPU when present")
     parser.add_argument("--workers", type=positive_int, default=1, help="processes for the agreement sweep (default 1)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--progress", action="store_true", help="a progress bar on stderr even when it is not a terminal")
+    shown.add_argument("--no-progress", action="store_true", help="no progress bar (the default when stderr is not a terminal)")
+    shown.add_argument("--quiet", action="store_true", help="print nothing but errors (the exit status says how it went)")
     parser.add_argument(
         "--plugin", action="append", default=[], metavar="MODULE",
         help="import MODULE first (it registers your activations/losses); repeatable",
@@ -43,8 +47,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def writable(out: Path) -> None:
+    """Create ``out`` and prove a file can be written there (``OSError`` otherwise), before any work."""
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / f".write-probe-{os.getpid()}"
+    probe.write_bytes(b"")
+    probe.unlink()
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    args = parse_args(argv, prog)
+    try:
+        writable(args.out)
+    except OSError as error:
+        print(f"error: --out {args.out}: cannot write there ({type(error).__name__}: {error.strerror or error})", file=sys.stderr)
+        return 2
     # The work's modules load JAX, torch and matplotlib: imported once the options are known good.
     from reports.build import Options, build
     from reports.render.html import render_html
@@ -52,9 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     from reports.render.markdown import render_markdown
 
     started = time.perf_counter()
+    progress = not args.quiet and not args.no_progress and (args.progress or sys.stderr.isatty())
     try:
         report = build(
-            Options(args.seed, args.quick, args.device, args.workers, tuple(args.plugin), bench=args.out / "bench.json"), progress=not args.no_progress
+            Options(args.seed, args.quick, args.device, args.workers, tuple(args.plugin), bench=args.out / "bench.json"), progress=progress
         )
     except (ValueError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -67,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     write_atomic(out / "report.json", json_text)
     write_atomic(out / "report.html", html)
     write_atomic(out / "report.md", markdown)
-    print(report.summary)
-    print(f"wrote {out / 'report.md'}, report.html and report.json in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if not args.quiet:
+        print(report.summary)
+        print(f"wrote {out / 'report.md'}, report.html and report.json in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     failed = (
         any(row["failures"] for row in report.data["agreement"])
         or not all(m["detected"] for m in report.data["mutants"])

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -36,12 +37,35 @@ def test_quick_report_writes_three_formats(quick_report):
     completed, out = quick_report
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert completed.stdout.startswith("PASS: "), completed.stdout
-    for name in ("report.md", "report.html", "report.json", "timing_cpu.png", "training.png"):
+    for name in ("report.md", "report.html", "report.json", "agreement.png", "timing_cpu.png", "training.png"):
         assert (out / name).stat().st_size > 0, name
     markdown = (out / "report.md").read_text()
-    for title in ("Environment", "Agreement", "worked examples", "Output-delta closed forms", "Bug detection", "Training", "Timing"):
+    for title in ("Environment", "Agreement", "worked examples", "Output-delta closed forms", "Bug detection", "Training", "Timing",
+                  "Appendix: the agreement table"):
         assert title in markdown
-    assert "](timing_cpu.png)" in markdown and "no GPU on this machine" in markdown
+    assert "](timing_cpu.png)" in markdown and "](agreement.png)" in markdown and "no GPU on this machine" in markdown
+    assert "Taylor remainder test (no oracle, no tolerance): 5/5 notations' gradients fall as h², and the catalogued bug's as h." in completed.stdout
+    assert "agreement:" not in completed.stderr  # no progress bar in a log
+
+
+def test_an_unwritable_out_is_refused_before_any_work(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for command in ([sys.executable, "-m", "reports"], [str(Path(sys.executable).parent / "backprop-report")],
+                    [sys.executable, "-m", "reports.bench"]):
+        start = time.perf_counter()
+        completed = subprocess.run([*command, "--quick", "--out", str(blocker / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert completed.returncode == 2, command
+        assert f"--out {blocker / 'out'}: cannot write there" in completed.stderr, completed.stderr
+        assert time.perf_counter() - start < 60
+
+
+def test_help_names_the_command_as_typed():
+    as_module = subprocess.run([sys.executable, "-m", "reports", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert as_module.stdout.startswith("usage: python -m reports [-h]")
+    script = subprocess.run([str(Path(sys.executable).parent / "backprop-report"), "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert script.stdout.startswith("usage: backprop-report [-h]")
+    assert "default ./backprop-report, in the current folder" in " ".join(script.stdout.split())
 
 
 def test_report_json_follows_its_schema_and_covers_the_registries(quick_report):

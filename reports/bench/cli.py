@@ -18,12 +18,12 @@ import torch
 from tabulate import tabulate
 
 from reports.bench import checkers, hand_derived, numerical, public_api, threads
-from reports.cli import positive_int
+from reports.cli import positive_int, writable
 from reports.io import write_atomic, write_bytes_atomic
 from reports.render import plots
 from reports.sections import environment, speed
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "out"
+DEFAULT_OUT = Path("backprop-report")  # beside the report, in the current folder: `make report` shows the figures
 BENCH_SCHEMA = 2
 
 
@@ -81,6 +81,11 @@ def render_text(data: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        writable(args.out)
+    except OSError as error:
+        print(f"error: --out {args.out}: cannot write there ({type(error).__name__}: {error.strerror or error})", file=sys.stderr)
+        return 2
     try:
         threads.pin(args.threads)
     except ValueError as error:

@@ -168,10 +168,62 @@ def breakdown(results: list[CaseResult]) -> list[BreakdownRow]:
     return rows
 
 
+def heatmap_cells(rows: list[AgreementRow]) -> tuple[list[str], list[str], list[list[float | None]]]:
+    """(row labels "notation (dtype)", oracles, worst error ÷ tolerance per cell; None: nothing compared)."""
+    labels = list(dict.fromkeys(f"{r.notation} ({r.dtype})" for r in rows))
+    columns = list(dict.fromkeys(r.oracle for r in rows))
+    cell = {(f"{r.notation} ({r.dtype})", r.oracle): r for r in rows}
+    ratios = [
+        [None if (label, o) not in cell or cell[(label, o)].max_error is None else cell[(label, o)].max_error / cell[(label, o)].tolerance
+         for o in columns]
+        for label in labels
+    ]
+    return labels, columns, ratios
+
+
 def section(
     rows: list[AgreementRow], results: list[CaseResult], case_count: int, seed: int, scales: tuple[float, ...],
-    disputes: list[FrameworkDispute] = (),
+    disputes: list[FrameworkDispute] = (), heatmap=None,
 ) -> Section:
+    """The agreement at a glance — the heatmap of worst error ÷ tolerance (``heatmap``, a
+    ``Figure``), the activation × loss breakdown, the framework disputes, any failure;
+    the full notation × oracle × dtype table is the appendix (``appendix``) and the JSON."""
+    failing = [r for r in rows if r.failures or not r.cases]
+    summary = Table(
+        ("notation", "oracle", "dtype", "cases", "worst error", "tolerance", "failures"),
+        tuple((r.notation, r.oracle, r.dtype, str(r.cases), _number(r.max_error), f"{r.tolerance:.0e}", str(r.failures)) for r in failing),
+        "Every notation × oracle × dtype that failed or compared nothing (the appendix lists them all).",
+        ("fail",) * len(failing),
+    )
+    details = breakdown(results)
+    by_pair = Table(
+        ("hidden activation", "output", "loss", "checks", "worst error ÷ tolerance", "failures"),
+        tuple((b.activation, b.output, b.loss, str(b.checks), _number(b.worst_ratio), str(b.failures)) for b in details),
+        "The same checks by activation × loss (all notations, oracles and dtypes); below 1 passes.",
+        tuple("fail" if b.failures else "" for b in details),
+    )
+    failures = [r for r in results if r.status == "fail"]
+    tables = ([summary] if failing else []) + [by_pair] + ([_disputes_table(disputes)] if disputes else [])
+    if failures:
+        tables.append(
+            Table(("network", "message"), tuple((f.network, f.message) for f in failures), "Failures", ("fail",) * len(failures))
+        )
+    checks = sum(r.cases for r in rows)
+    intro = (
+        f"{case_count} seeded networks (seed {seed}): every hidden activation × every valid output activation + "
+        f"loss, at weight scales {', '.join(map(str, scales))}, in turn plain, one hidden layer without bias, with "
+        f"shared biases and masks, and with per-layer bias modes; {checks} checks of every notation against every "
+        f"oracle, {sum(r.failures for r in rows)} failed. float32 implementations are judged against oracles run in "
+        f"float64. The heatmap shows each notation's worst error ÷ tolerance per oracle (below 1 passes); the full "
+        f"table, with kink and unresolved elements, is the appendix. "
+        + ("Framework disagreements (jax, torch and the complex step differing beyond an element's rounding bound): none on these cases."
+           if not disputes else "")
+    )
+    return Section("agreement", "Agreement", intro, tuple(tables), (heatmap,) if heatmap is not None else ())
+
+
+def appendix(rows: list[AgreementRow]) -> Section:
+    """The full agreement table: every notation × oracle × dtype."""
     table = Table(
         ("notation", "oracle", "dtype", "cases", "worst error", "median error", "tolerance", "failures",
          "cannot express", "kink elements", "unresolved elements"),
@@ -184,28 +236,12 @@ def section(
         "S = max(max |oracle|, the element's rounding bound ÷ tolerance): see How agreement is judged.",
         tuple("fail" if (r.failures or not r.cases) else "" for r in rows),
     )
-    details = breakdown(results)
-    by_pair = Table(
-        ("hidden activation", "output", "loss", "checks", "worst error ÷ tolerance", "failures"),
-        tuple((b.activation, b.output, b.loss, str(b.checks), _number(b.worst_ratio), str(b.failures)) for b in details),
-        "The same checks by activation × loss (all notations, oracles and dtypes); below 1 passes.",
-        tuple("fail" if b.failures else "" for b in details),
-    )
-    failures = [r for r in results if r.status == "fail"]
-    tables = [table, by_pair, _disputes_table(disputes)]
-    if failures:
-        tables.append(
-            Table(("network", "message"), tuple((f.network, f.message) for f in failures), "Failures", ("fail",) * len(failures))
-        )
     intro = (
-        f"{case_count} seeded networks (seed {seed}): every hidden activation × every valid output activation + "
-        f"loss, at weight scales {', '.join(map(str, scales))}, in turn plain, one hidden layer without bias, with "
-        f"shared biases and masks, and with per-layer bias modes. float32 implementations are judged against "
-        f"oracles run in float64. 'kink elements' were judged by their one-sided derivatives (a finite-difference "
-        f"stencil crossed a relu/maxout kink); 'unresolved elements' are those a numerical oracle's own error "
-        f"estimate could not resolve to the tolerance (the exact oracles still judge them)."
+        "Every notation against every oracle, in each dtype. 'kink elements' were judged by their one-sided "
+        "derivatives (a finite-difference stencil crossed a relu/maxout kink); 'unresolved elements' are those a "
+        "numerical oracle's own error estimate could not resolve to the tolerance (the exact oracles still judge them)."
     )
-    return Section("agreement", "Agreement", intro, tuple(tables))
+    return Section("agreement-table", "Appendix: the agreement table", intro, (table,))
 
 
 def _disputes_table(disputes: list[FrameworkDispute]) -> Table:
