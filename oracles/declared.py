@@ -89,7 +89,8 @@ class Declared:
 def collected(module: Any) -> list[Declared]:
     """The checks ``module`` declares: decorated functions in definition order, then ``CHECKS``."""
     found = []
-    functions = [value for value in vars(module).values() if callable(value) and hasattr(value, MARK)]
+    functions = [value for value in vars(module).values()  # its own, not those it imports from another checks module
+                 if callable(value) and hasattr(value, MARK) and getattr(value, "__module__", module.__name__) == module.__name__]
     functions.sort(key=lambda fn: getattr(getattr(fn, "__code__", None), "co_firstlineno", 0))
     for fn in functions:
         found.append(Declared(getattr(fn, MARK), fn, f"{module.__name__}.{fn.__name__}"))
@@ -102,7 +103,10 @@ def collected(module: Any) -> list[Declared]:
         where = f"{module.__name__}.CHECKS[{i}]"
         if isinstance(entry, Check):
             found.append(Declared(entry.name, entry, where))
-        elif isinstance(entry, tuple) and len(entry) == 3 and callable(entry[0]) and callable(entry[1]):
+        elif isinstance(entry, tuple) and len(entry) == 3 and not (callable(entry[0]) and callable(entry[1])):
+            which = "function" if not callable(entry[0]) else "derivative"
+            raise TypeError(f"{where}: the {which} must be callable; got {type(entry[0 if which == 'function' else 1]).__name__}")
+        elif isinstance(entry, tuple) and len(entry) == 3:
             f, derivative, inputs = entry
             name = f"{getattr(f, '__name__', 'f')} / {getattr(derivative, '__name__', 'grad')}"
             found.append(Declared(name, lambda f=f, d=derivative, x=inputs: check_gradient(f, d, x), where,
@@ -112,7 +116,8 @@ def collected(module: Any) -> list[Declared]:
     names = [d.name for d in found]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise ValueError(f"{module.__name__} declares checks with the same name: {', '.join(map(repr, repeated))}")
+        raise ValueError(f"{module.__name__} declares checks with the same name: {', '.join(map(repr, repeated))} "
+                         "(name them: oracles.Check(name, oracles.check_gradient, f, derivative, inputs), or @oracles.declare(name))")
     return found
 
 

@@ -74,7 +74,7 @@ def summary(rows, mutant_rows, example_rows, environment_data, taylor_curves=())
         f"{verdict}: {checks} gradient checks of {notations} hand-derived notations against {oracle_names} "
         f"oracles in float64 and float32: {failures} failure(s). {caught}/{len(mutant_rows)} catalogued derivation "
         f"bugs caught.{second} {errata} printed number(s) in the seeds' worked examples disagree with the computation "
-        f"(errata, listed below). Machine: {environment_data['cpu']}, {environment_data['gpu']['text']}."
+        f"(errata: the report's worked-examples section lists them). Machine: {environment_data['cpu']}, {environment_data['gpu']['text']}."
     )
 
 
@@ -108,7 +108,7 @@ def build(options: Options, progress: bool = True) -> Report:
         training.section(trained, plots.training(trained)),
         timing.section(timing_rows, figures, env["timing"]),
         speed.section(bench, options.bench.parent if options.bench is not None else Path(".")),
-        agreement.appendix(rows),
+        agreement.appendix(rows, results),
     )
     data = {
         "schema": SCHEMA,

@@ -96,6 +96,9 @@ def run_pytest(target: str, out: Path, quiet: bool) -> int:
         print(f"error: pytest could not run {target} (exit {completed.returncode})", file=sys.stderr)
         return 2
     if not (out / "report.json").exists():
+        if completed.returncode == 1:  # tests failed or errored before any gradient check was made
+            print(f"error: {target}: tests failed before any gradient check ran (see pytest's output); no report", file=sys.stderr)
+            return 1
         print(f"error: {target} makes no gradient checks: mark tests with @pytest.mark.gradient_check or use the gradient_checks fixture",
               file=sys.stderr)
         return 2
@@ -131,16 +134,17 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     from reports.render.markdown import render_markdown
     from reports.user_report import build, run
 
+    def line(ran) -> str:
+        return f"{ran.status:<11} {ran.name} ({ran.seconds:.2f} s)" + (f": {ran.error}" if ran.error else "")
+
     show = not args.quiet and (args.progress or sys.stderr.isatty())
     if show:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(checks), desc="checks", unit="check", file=sys.stderr)
-        results = run(checks, lambda name: (bar.set_postfix_str(name), bar.update(0)))
-        bar.update(len(checks))
-        bar.close()
+        with tqdm(total=len(checks), desc="checks", unit="check", file=sys.stderr) as bar:
+            results = run(checks, lambda name: bar.set_postfix_str(name), lambda ran: (bar.write(line(ran), file=sys.stdout), bar.update(1)))
     else:
-        results = run(checks)
+        results = run(checks, finished=(lambda ran: None) if args.quiet else (lambda ran: print(line(ran), flush=True)))
     report = build(args.target, results)
     for section in report.sections:
         for figure in section.figures:
@@ -149,8 +153,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     write_atomic(args.out / "report.html", render_html(report))
     write_atomic(args.out / "report.md", render_markdown(report))
     if not args.quiet:
-        for r in results:
-            print(f"{r.status:<11} {r.name} ({r.seconds:.2f} s)" + (f": {r.error}" if r.error else ""))
         print(report.summary)
         print(f"wrote {args.out / 'report.md'}, report.html and report.json in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0 if all(r.ok for r in results) else 1

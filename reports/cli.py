@@ -29,9 +29,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed_int(text: str) -> int:
+    """argparse type: a seed, 0 ≤ seed < 2**32."""
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be an integer with 0 ≤ SEED < 2**32; got {text}")
+    return value
+
+
 def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the case set (default 0)")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the case set, 0 ≤ SEED < 2**32 (default 0)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT}, in the current folder)")
     parser.add_argument("--quick", action="store_true", help="a smaller sweep and timing ladder (under a minute)")
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help="where to time: auto uses a GPU when present")

@@ -37,6 +37,14 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", f"{MARK}: the test returns an oracles.Verdict and fails unless it is ok")
     config.stash[_STASH] = []
+    out = config.getoption("--backprop-report", None)
+    if out is not None:  # refused before any test runs, not after all of them
+        from reports.cli import writable
+
+        try:
+            writable(out)
+        except OSError as error:
+            raise pytest.UsageError(f"--backprop-report {out}: cannot write there ({type(error).__name__}: {error.strerror or error})") from error
     try:
         from hypothesis import settings
     except ImportError:  # the test extra is not installed: nothing to configure
@@ -47,10 +55,10 @@ def pytest_configure(config):
         settings.load_profile("backprop")
 
 
-def _record(config, name: str, verdict, seconds: float) -> None:
+def _record(config, name: str, verdict, seconds: float, error: str = "") -> None:
     from reports.user_report import Ran
 
-    config.stash[_STASH].append(Ran(name, name, verdict, seconds))
+    config.stash[_STASH].append(Ran(name, name, verdict, seconds, error))
 
 
 def _judged(verdict, who: str):
@@ -69,11 +77,19 @@ def pytest_pyfunc_call(pyfuncitem):
         return None
     arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     start = time.perf_counter()
-    verdict = pyfuncitem.obj(**arguments)
     from oracles.verdict import Verdict
+    from reports.user_report import described
 
+    try:
+        verdict = pyfuncitem.obj(**arguments)
+    except Exception as error:  # recorded as the report's ERROR row, then raised as pytest shows it
+        _record(pyfuncitem.config, pyfuncitem.nodeid, None, time.perf_counter() - start, described(error))
+        raise
     if isinstance(verdict, Verdict):
         _record(pyfuncitem.config, pyfuncitem.nodeid, verdict, time.perf_counter() - start)
+    else:
+        _record(pyfuncitem.config, pyfuncitem.nodeid, None, time.perf_counter() - start,
+                f"returned {type(verdict).__name__}, not an oracles.Verdict")
     _judged(verdict, f"a test marked {MARK} ({pyfuncitem.name})")
     return True
 
@@ -81,15 +97,17 @@ def pytest_pyfunc_call(pyfuncitem):
 @pytest.fixture
 def gradient_checks(request):
     """``gradient_checks(verdict)``: fail the test with the verdict's message unless it is ok; returns it."""
-    count = 0
+    count, since = 0, time.perf_counter()
 
     def judge(verdict, name: str | None = None):
-        nonlocal count
+        nonlocal count, since
         count += 1
         from oracles.verdict import Verdict
 
-        if isinstance(verdict, Verdict):
-            _record(request.config, name or f"{request.node.nodeid} #{count}", verdict, 0.0)
+        now = time.perf_counter()
+        if isinstance(verdict, Verdict):  # its time: since the fixture was set up, or since the previous call
+            _record(request.config, name or f"{request.node.nodeid} #{count}", verdict, now - since)
+        since = now
         return _judged(verdict, "gradient_checks(…)")
 
     return judge
@@ -106,7 +124,7 @@ def pytest_sessionfinish(session):
     from reports.render.markdown import render_markdown
     from reports.user_report import build
 
-    report = build("this pytest session", results)
+    report = build(" ".join(str(a) for a in session.config.args) or "this pytest session", results)
     for section in report.sections:
         for figure in section.figures:
             write_bytes_atomic(out / figure.name, figure.png)

@@ -9,6 +9,7 @@ Markdown, HTML and JSON renderers of ``reports.render``.
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -45,16 +46,27 @@ class Ran:
         return "ERROR" if self.verdict is None else self.verdict.status
 
 
-def run(checks: Sequence[Declared], tick: Callable[[str], None] = lambda name: None) -> list[Ran]:
-    """Every check, in order, timed; one that raises is recorded as an error, not fatal."""
+def described(error: BaseException) -> str:
+    """One line for a check that raised: the exception, and where in the user's code."""
+    text = str(error).strip()
+    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ is not None else None
+    at = f" (at {where.filename}:{where.lineno})" if where is not None else ""
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}{at}"
+
+
+def run(
+    checks: Sequence[Declared], starting: Callable[[str], None] = lambda name: None, finished: Callable[["Ran"], None] = lambda ran: None,
+) -> list[Ran]:
+    """Every check, in order, timed; one that raises is recorded as an error, not fatal.
+    ``starting(name)`` before each check and ``finished(ran)`` after it (progress, a line each)."""
     results = []
     for check in checks:
-        tick(check.name)
+        starting(check.name)
         start = time.perf_counter()
         try:
             verdict, error = check.run(), ""
         except Exception as exc:  # noqa: BLE001 — a user's check that raises is reported as such
-            verdict, error = None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            verdict, error = None, described(exc)
         seconds = time.perf_counter() - start
         taylor = None
         if verdict is not None and check.taylor is not None:
@@ -63,6 +75,7 @@ def run(checks: Sequence[Declared], tick: Callable[[str], None] = lambda name: N
             except Exception:  # noqa: BLE001 — a second opinion that cannot run is left out, the verdict stands
                 taylor = None
         results.append(Ran(check.name, check.where, verdict, seconds, error, taylor))
+        finished(results[-1])
     return results
 
 
@@ -135,9 +148,15 @@ def build(target: str, results: Sequence[Ran]) -> Report:
         marks=tuple("" if t.ok else "fail" for _, t in curves),
     )
     taylor_figures = (plots.remainders(curves),) if curves else ()
+    said = Table(
+        headers=("check", "what the verdict says"),
+        rows=tuple((r.name, line.strip()) for r in results for line in (r.verdict.message().splitlines() if r.verdict else [r.error])),
+        caption="Each check's verdict in full: both values at the worst element, the oracles skipped and why, the notes.",
+        marks=tuple("" if r.ok else "fail" for r in results for _ in (r.verdict.message().splitlines() if r.verdict else [r.error])),
+    )
     sections = (
         Section("verdicts", "Verdicts", f"The checks declared in `{target}`, in order.", (verdicts,), figures),
-        Section("comparisons", "Every oracle", "Each comparison behind the verdicts.", (detail,)),
+        Section("comparisons", "Every oracle", "Each comparison behind the verdicts, then each verdict as it reads.", (detail, said)),
         Section("properties", "Backward-pass properties",
                 "Repeatable, linear in the cotangent, inputs left untouched, dtypes kept, samples independent (where asked)."
                 if properties else "No check here tests backward-pass properties (they come with check_layer, check_vjp and the custom-rule checks).",

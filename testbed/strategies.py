@@ -43,19 +43,31 @@ def _narrowed(given, known: list, what: str) -> list:
 @st.composite
 def networks(
     draw, min_hidden: int = 1, max_hidden: int = 4, max_width: int = 8, structure: bool = True, *,
-    activations: Sequence[str] | None = None, losses: Sequence[str] | None = None, min_width: int = 1,
+    activations: Sequence[str] | None = None, losses: Sequence[str] | None = None, outputs: Sequence[str] | None = None,
+    min_width: int = 1,
 ) -> MLP:
     """A valid ``MLP``: 1–4 hidden layers, widths 1–8, any valid activation/loss
     combination; with ``structure``, also per-layer bias modes and masks.
-    ``activations`` narrows the hidden activations, ``losses`` the losses (with
-    every output activation valid for them), ``min_width``/``max_width`` the
-    layer widths — drawn from directly, never filtered (no ``assume``)."""
+    ``activations`` narrows the hidden activations, ``losses`` the losses,
+    ``outputs`` the output activations (any pair of them the registry allows),
+    ``min_width``/``max_width`` the layer widths — drawn from directly, never
+    filtered (no ``assume``)."""
     hidden_choices = _narrowed(activations, hidden_activations(), "activations")
     pairs = valid_pairs()
     loss_names = _narrowed(losses, sorted({loss for _, loss in pairs}), "losses")
-    pairs = [(output, loss) for output, loss in pairs if loss in loss_names]
+    output_names = _narrowed(outputs, sorted({output for output, _ in pairs}), "outputs")
+    pairs = [(output, loss) for output, loss in pairs if loss in loss_names and output in output_names]
+    if not pairs:
+        raise ValueError(f"no output activation in {output_names} goes with a loss in {loss_names}; valid pairs: {valid_pairs()}")
+    if not isinstance(structure, bool):
+        raise TypeError(f"structure must be True or False; got {structure!r}")
+    for name, value in (("min_hidden", min_hidden), ("max_hidden", max_hidden), ("min_width", min_width), ("max_width", max_width)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int; got {value!r}")
+    if not 1 <= min_hidden <= max_hidden:
+        raise ValueError(f"hidden layers need 1 ≤ min_hidden ≤ max_hidden; got min_hidden={min_hidden}, max_hidden={max_hidden}")
     if not 1 <= min_width <= max_width:
-        raise ValueError(f"widths need 1 ≤ min_width ≤ max_width; got {min_width}, {max_width}")
+        raise ValueError(f"widths need 1 ≤ min_width ≤ max_width; got min_width={min_width}, max_width={max_width}")
     hidden = draw(st.integers(min_hidden, max_hidden))
     sizes = tuple(draw(st.lists(st.integers(min_width, max_width), min_size=hidden + 2, max_size=hidden + 2)))
     output, loss = draw(st.sampled_from(pairs))

@@ -152,3 +152,39 @@ def test_json_never_carries_inf_or_nan():
 
     text = render_json(Report("t", "s", (), {"schema": 1, "agreement": [{"max_error": float("inf"), "failures": 1}]}))
     assert json.loads(text)["agreement"][0] == {"max_error": None, "failures": 1}
+
+
+def test_the_quick_report_renders_in_headless_chromium(quick_report, tmp_path):
+    """The real report, not a synthetic one: every section's heading, every plot drawn, and the page
+    never scrolls sideways (wide tables scroll inside their own frame)."""
+    from tests.test_report_html import CHROMIUM, CHROMIUM_ARGS, _require_chromium
+
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    _, out = quick_report
+    document = json.loads((out / "report.json").read_text())
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto((out / "report.html").as_uri(), wait_until="load")
+            headings = page.locator("h2").all_inner_texts()
+            for title in ("Agreement", "Bug detection", "Taylor", "Training", "Timing", "Appendix: the agreement table"):
+                assert any(title in h for h in headings), (title, headings)
+            images = page.evaluate("() => Array.from(document.images, image => [image.alt, image.complete && image.naturalWidth])")
+            assert len(images) >= 4 and all(width > 0 for _, width in images), images
+            assert any("heatmap" in alt for alt, _ in images)
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"the page scrolls sideways by {overflow} px"
+            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert document["agreement"] and (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_a_bad_seed_is_refused_by_name_and_leaves_nothing(tmp_path):
+    completed = subprocess.run([sys.executable, "-m", "reports", "--seed", "-1", "--out", str(tmp_path / "out")],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 2 and "argument --seed: must be an integer with 0 ≤ SEED < 2**32" in completed.stderr
+    assert not (tmp_path / "out").exists()

@@ -145,11 +145,8 @@ def test_declare_refuses_what_it_cannot_run():
     def plain():
         return None
 
-    class Module:
-        __name__ = "m"
-        plain_check = staticmethod(plain)
-
     module = type(sys)("m")
+    plain.__module__ = "m"  # defined there, as a checks module's own functions are
     module.plain = plain
     (found,) = collected(module)
     assert found.name == "named"
@@ -260,3 +257,96 @@ def test_a_pytest_file_is_a_target_too(tmp_path):
     (tmp_path / "test_plain.py").write_text("def test_nothing_to_do_with_gradients():\n    assert True\n")
     completed = backprop_check("test_plain.py", "--out", "rep", "--quiet", cwd=tmp_path)
     assert completed.returncode == 2 and "makes no gradient checks" in completed.stderr
+
+
+def test_a_report_folder_pytest_cannot_write_is_refused_before_any_test(tmp_path):
+    (tmp_path / "test_mine.py").write_text("import pathlib\n\ndef test_runs():\n    pathlib.Path('ran').write_text('ran')\n")
+    (tmp_path / "afile").write_text("")
+    completed = _pytest(tmp_path, "--backprop-report", "afile/report")
+    assert completed.returncode == 4, completed.stdout + completed.stderr  # pytest's usage error
+    assert "--backprop-report afile/report: cannot write there" in completed.stderr
+    assert not (tmp_path / "ran").exists()
+
+
+def test_marked_tests_that_raise_or_return_nothing_are_error_rows(tmp_path):
+    (tmp_path / "test_mixed.py").write_text(textwrap.dedent("""
+        import numpy as np
+        import pytest
+        import oracles
+
+        @pytest.mark.gradient_check
+        def test_right():
+            return oracles.check_gradient(lambda x, xp: xp.sum(xp.sin(x)), np.cos, np.linspace(-1, 1, 5), oracles=("central",))
+
+        @pytest.mark.gradient_check
+        def test_raises():
+            raise ValueError("boom")
+
+        @pytest.mark.gradient_check
+        def test_returns_nothing():
+            pass
+    """))
+    completed = backprop_check("test_mixed.py", "--out", "rep", "--quiet", cwd=tmp_path)
+    assert completed.returncode == 1
+    data = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert data["ok"] is False and data["target"] == "test_mixed.py"
+    assert [c["status"] for c in data["checks"]] == ["OK", "ERROR", "ERROR"]
+    assert data["checks"][1]["error"].startswith("ValueError: boom (at ") and "test_mixed.py:" in data["checks"][1]["error"]
+    assert "returned NoneType" in data["checks"][2]["error"]
+    (tmp_path / "test_only_raises.py").write_text("import pytest\n\n@pytest.mark.gradient_check\ndef test_raises():\n    raise ValueError('boom')\n")
+    assert backprop_check("test_only_raises.py", "--out", "rep2", "--quiet", cwd=tmp_path).returncode == 1
+    (tmp_path / "test_missing_fixture.py").write_text("import pytest\n\n@pytest.mark.gradient_check\ndef test_needs(nowhere):\n    pass\n")
+    completed = backprop_check("test_missing_fixture.py", "--out", "rep3", cwd=tmp_path)
+    assert completed.returncode == 1 and "tests failed before any gradient check ran" in completed.stderr
+
+
+def test_the_report_says_what_each_verdict_says(tmp_path):
+    out = tmp_path / "report"
+    backprop_check("examples/gradient_checks.py", "--out", out, "--quiet")
+    markdown = (out / "report.md").read_text()
+    assert "what the verdict says" in markdown
+    assert "backward and richardson DISAGREE (float64): worst element w[" in markdown  # both values, in the readable report
+
+
+def test_progress_counts_each_check_as_it_finishes(tmp_path):
+    completed = backprop_check("examples/gradient_checks.py", "--out", tmp_path, "--progress")
+    assert "5/5" in completed.stderr and "0/5" in completed.stderr
+    assert completed.stdout.index("OK          affine layer") < completed.stdout.index("5 check(s) from")
+
+
+def test_collected_checks_are_the_modules_own(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _module(tmp_path, PASSING, name="shared_checks")
+    _module(tmp_path, "from shared_checks import sine\nimport oracles\n\n@oracles.declare\ndef mine():\n    return sine()\n", name="my_suite")
+    import my_suite
+
+    assert [d.name for d in collected(my_suite)] == ["mine"]
+    module = type(sys)("m")
+    module.CHECKS = [(lambda x: x, "not a function", np.zeros(3))]
+    with pytest.raises(TypeError, match=r"m.CHECKS\[0\]: the derivative must be callable; got str"):
+        collected(module)
+
+
+def test_narrowed_strategies_refuse_what_they_cannot_draw():
+    from hypothesis import given, settings
+
+    from testbed.strategies import networks
+
+    def drawn(strategy, check=lambda mlp: None):
+        @settings(max_examples=5, derandomize=True, database=None)
+        @given(strategy)
+        def draw(mlp):
+            check(mlp)
+
+        draw()
+
+    def narrowed(mlp):
+        assert mlp.activations == ("relu", "identity") and mlp.loss == "squared_error"
+
+    drawn(networks(activations=["relu"], losses=["squared_error"], outputs=["identity"], max_hidden=1, structure=False), narrowed)
+    with pytest.raises(TypeError, match="structure must be True or False"):
+        drawn(networks(structure="yes"))
+    with pytest.raises(ValueError, match="min_hidden=1, max_hidden=0"):
+        drawn(networks(max_hidden=0))
+    with pytest.raises(ValueError, match="no output activation in \\['identity'\\] goes with a loss in \\['cross_entropy'\\]"):
+        drawn(networks(outputs=["identity"], losses=["cross_entropy"]))

@@ -186,8 +186,8 @@ def section(
     disputes: list[FrameworkDispute] = (), heatmap=None,
 ) -> Section:
     """The agreement at a glance — the heatmap of worst error ÷ tolerance (``heatmap``, a
-    ``Figure``), the activation × loss breakdown, the framework disputes, any failure;
-    the full notation × oracle × dtype table is the appendix (``appendix``) and the JSON."""
+    ``Figure``), the framework disputes, any failure; the breakdown by activation × loss and
+    the full notation × oracle × dtype table are the appendix (``appendix``) and the JSON."""
     failing = [r for r in rows if r.failures or not r.cases]
     summary = Table(
         ("notation", "oracle", "dtype", "cases", "worst error", "tolerance", "failures"),
@@ -195,15 +195,8 @@ def section(
         "Every notation × oracle × dtype that failed or compared nothing (the appendix lists them all).",
         ("fail",) * len(failing),
     )
-    details = breakdown(results)
-    by_pair = Table(
-        ("hidden activation", "output", "loss", "checks", "worst error ÷ tolerance", "failures"),
-        tuple((b.activation, b.output, b.loss, str(b.checks), _number(b.worst_ratio), str(b.failures)) for b in details),
-        "The same checks by activation × loss (all notations, oracles and dtypes); below 1 passes.",
-        tuple("fail" if b.failures else "" for b in details),
-    )
     failures = [r for r in results if r.status == "fail"]
-    tables = ([summary] if failing else []) + [by_pair] + ([_disputes_table(disputes)] if disputes else [])
+    tables = ([summary] if failing else []) + ([_disputes_table(disputes)] if disputes else [])
     if failures:
         tables.append(
             Table(("network", "message"), tuple((f.network, f.message) for f in failures), "Failures", ("fail",) * len(failures))
@@ -211,19 +204,26 @@ def section(
     checks = sum(r.cases for r in rows)
     intro = (
         f"{case_count} seeded networks (seed {seed}): every hidden activation × every valid output activation + "
-        f"loss, at weight scales {', '.join(map(str, scales))}, in turn plain, one hidden layer without bias, with "
+        f"loss, at weight scale{'s' if len(scales) > 1 else ''} {', '.join(map(str, scales))}, in turn plain, one hidden layer without bias, with "
         f"shared biases and masks, and with per-layer bias modes; {checks} checks of every notation against every "
         f"oracle, {sum(r.failures for r in rows)} failed. float32 implementations are judged against oracles run in "
         f"float64. The heatmap shows each notation's worst error ÷ tolerance per oracle (below 1 passes); the full "
-        f"table, with kink and unresolved elements, is the appendix. "
+        f"table, with kink and unresolved elements, and the breakdown by activation × loss are the appendix. "
         + ("Framework disagreements (jax, torch and the complex step differing beyond an element's rounding bound): none on these cases."
            if not disputes else "")
     )
     return Section("agreement", "Agreement", intro, tuple(tables), (heatmap,) if heatmap is not None else ())
 
 
-def appendix(rows: list[AgreementRow]) -> Section:
-    """The full agreement table: every notation × oracle × dtype."""
+def appendix(rows: list[AgreementRow], results: list[CaseResult]) -> Section:
+    """The full agreement table (every notation × oracle × dtype) and the breakdown by activation × loss."""
+    details = breakdown(results)
+    by_pair = Table(
+        ("hidden activation", "output", "loss", "checks", "worst error ÷ tolerance", "failures"),
+        tuple((b.activation, b.output, b.loss, str(b.checks), _number(b.worst_ratio), str(b.failures)) for b in details),
+        "The same checks by activation × loss (all notations, oracles and dtypes); below 1 passes.",
+        tuple("fail" if b.failures else "" for b in details),
+    )
     table = Table(
         ("notation", "oracle", "dtype", "cases", "worst error", "median error", "tolerance", "failures",
          "cannot express", "kink elements", "unresolved elements"),
@@ -241,7 +241,7 @@ def appendix(rows: list[AgreementRow]) -> Section:
         "derivatives (a finite-difference stencil crossed a relu/maxout kink); 'unresolved elements' are those a "
         "numerical oracle's own error estimate could not resolve to the tolerance (the exact oracles still judge them)."
     )
-    return Section("agreement-table", "Appendix: the agreement table", intro, (table,))
+    return Section("agreement-table", "Appendix: the agreement table", intro, (table, by_pair))
 
 
 def _disputes_table(disputes: list[FrameworkDispute]) -> Table:
