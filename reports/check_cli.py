@@ -108,7 +108,6 @@ def run_pytest(target: str, out: Path, quiet: bool) -> int:
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parse_args(argv, prog)
     from oracles.declared import collected
-    from reports.io import write_atomic, write_bytes_atomic
 
     started = time.perf_counter()
     try:
@@ -129,9 +128,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    from reports.render.html import render_html
-    from reports.render.json import render_json
-    from reports.render.markdown import render_markdown
+    from reports.render import write_report
     from reports.user_report import build, run
 
     def line(ran) -> str:
@@ -146,12 +143,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     else:
         results = run(checks, finished=(lambda ran: None) if args.quiet else (lambda ran: print(line(ran), flush=True)))
     report = build(args.target, results)
-    for section in report.sections:
-        for figure in section.figures:
-            write_bytes_atomic(args.out / figure.name, figure.png)
-    write_atomic(args.out / "report.json", render_json(report))
-    write_atomic(args.out / "report.html", render_html(report))
-    write_atomic(args.out / "report.md", render_markdown(report))
+    write_report(report, args.out)
     if not args.quiet:
         print(report.summary)
         print(f"wrote {args.out / 'report.md'}, report.html and report.json in {time.perf_counter() - started:.0f} s", file=sys.stderr)

@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-from reports.io import write_atomic, write_bytes_atomic
 
 DEFAULT_OUT = Path("backprop-report")  # in the current folder, never inside the installed package
 
@@ -72,9 +71,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         return 2
     # The work's modules load JAX, torch and matplotlib: imported once the options are known good.
     from reports.build import Options, build
-    from reports.render.html import render_html
-    from reports.render.json import render_json
-    from reports.render.markdown import render_markdown
+    from reports.render import write_report
 
     started = time.perf_counter()
     progress = not args.quiet and not args.no_progress and (args.progress or sys.stderr.isatty())
@@ -85,14 +82,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     except (ValueError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    markdown, html, json_text = render_markdown(report), render_html(report), render_json(report)
     out = args.out
-    for section in report.sections:
-        for figure in section.figures:
-            write_bytes_atomic(out / figure.name, figure.png)
-    write_atomic(out / "report.json", json_text)
-    write_atomic(out / "report.html", html)
-    write_atomic(out / "report.md", markdown)
+    write_report(report, out)
     if not args.quiet:
         print(report.summary)
         print(f"wrote {out / 'report.md'}, report.html and report.json in {time.perf_counter() - started:.0f} s", file=sys.stderr)

@@ -12,7 +12,8 @@
   writes (report.md, report.html, report.json) in DIR at the end of the session.
 * Hypothesis, when installed: a profile ``backprop`` (``deadline=None``: a
   first check imports JAX and torch and takes seconds, far over Hypothesis's
-  200 ms default) is registered, and loaded when the session has not chosen a
+  200 ms default; no ``too_slow`` health check: drawing a network case runs
+  its forward pass) is registered, and loaded when the session has not chosen a
   profile of its own (``--hypothesis-profile``, or a conftest that loads one),
   so property tests over ``testbed.strategies`` run without settings.
 """
@@ -46,11 +47,13 @@ def pytest_configure(config):
         except OSError as error:
             raise pytest.UsageError(f"--backprop-report {out}: cannot write there ({type(error).__name__}: {error.strerror or error})") from error
     try:
-        from hypothesis import settings
+        from hypothesis import HealthCheck, settings
     except ImportError:  # the test extra is not installed: nothing to configure
         return
     if "backprop" not in settings._profiles:
-        settings.register_profile("backprop", deadline=None)
+        # drawing a network case runs its forward pass (testbed.strategies.cases): on a busy machine that
+        # trips the too_slow health check, which says nothing about the gradients
+        settings.register_profile("backprop", deadline=None, suppress_health_check=[HealthCheck.too_slow])
     if settings.get_current_profile_name() == "default":
         settings.load_profile("backprop")
 
@@ -118,16 +121,7 @@ def pytest_sessionfinish(session):
     results = session.config.stash.get(_STASH, [])
     if out is None or not results:
         return
-    from reports.io import write_atomic, write_bytes_atomic
-    from reports.render.html import render_html
-    from reports.render.json import render_json
-    from reports.render.markdown import render_markdown
+    from reports.render import write_report
     from reports.user_report import build
 
-    report = build(" ".join(str(a) for a in session.config.args) or "this pytest session", results)
-    for section in report.sections:
-        for figure in section.figures:
-            write_bytes_atomic(out / figure.name, figure.png)
-    write_atomic(out / "report.json", render_json(report))
-    write_atomic(out / "report.html", render_html(report))
-    write_atomic(out / "report.md", render_markdown(report))
+    write_report(build(" ".join(str(a) for a in session.config.args) or "this pytest session", results), out)

@@ -176,17 +176,25 @@ def taylor(curves: list[TaylorCurve]) -> Figure | None:
     drawn = [(f"{c.row.gradient}{' (bug)' if c.row.kind == 'bug' else ''}", c.result) for c in curves if c.result is not None]
     if not drawn:
         return None
+    return _remainder_figure(
+        drawn, TAYLOR_FIGURE, "Taylor remainder r(h) = |E(θ + hv) − E(θ) − h vᵀg|: right gradients fall as h², a wrong one as h",
+        "one line per notation and one for the catalogued bug",
+        "one line per notation falling with slope 2 and one for a wrong gradient falling with slope 1",
+    )
+
+
+def _remainder_figure(curves: list, name: str, title: str, lines: str, alt_lines: str) -> Figure:
+    """Taylor remainders of ``curves`` ((label, TaylorResult)) on one log-log plot."""
     fig = _canvas((9.0, 5.6))
     axes = fig.add_subplot()
-    plot_remainders(axes, drawn)
-    axes.set_title("Taylor remainder r(h) = |E(θ + hv) − E(θ) − h vᵀg|: right gradients fall as h², a wrong one as h")
+    plot_remainders(axes, curves)
+    axes.set_title(title)
     fig.tight_layout()
     return Figure(
-        TAYLOR_FIGURE, _png(fig, 110),
-        "Taylor remainders against the step h (log-log), one line per notation and one for the catalogued bug; "
-        "thick, shaded: the steps each order was fitted over; dashed: slopes ∝ h and ∝ h².",
-        "log-log plot of the first-order Taylor remainder against the step, one line per notation falling with slope 2 "
-        "and one for a wrong gradient falling with slope 1",
+        name, _png(fig, 110),
+        f"Taylor remainders against the step h (log-log), {lines}; thick, shaded: the steps each order was fitted over; "
+        "dashed: slopes ∝ h and ∝ h².",
+        f"log-log plot of the first-order Taylor remainder against the step, {alt_lines}",
     )
 
 
@@ -226,15 +234,6 @@ REMAINDERS_FIGURE = "taylor_checks.png"
 
 @_quietly
 def remainders(curves: list[tuple[str, object]], *, name: str = REMAINDERS_FIGURE) -> Figure:
-    """One log-log plot of the Taylor remainders of ``curves`` ((label, TaylorResult))."""
-    fig = _canvas((9.0, 5.6))
-    axes = fig.add_subplot()
-    plot_remainders(axes, curves)
-    axes.set_title("Taylor remainder r(h): right gradients fall as h², a wrong one as h")
-    fig.tight_layout()
-    return Figure(
-        name, _png(fig, 110),
-        "Taylor remainders against the step h (log-log), one line per check; thick, shaded: the steps each order "
-        "was fitted over; dashed: slopes ∝ h and ∝ h².",
-        "log-log plot of the first-order Taylor remainder against the step, one line per check",
-    )
+    """One log-log plot of the Taylor remainders of ``curves`` ((label, TaylorResult)), one line per check."""
+    return _remainder_figure(curves, name, "Taylor remainder r(h): right gradients fall as h², a wrong one as h",
+                             "one line per check", "one line per check")
