@@ -252,6 +252,7 @@ class FunctionProblem(_Arguments):
         self._objective_terms: float | None = None
         self.notes: dict[str, str] = {}  # what the verdict should say about how the oracles evaluated f (one line per cause)
         self._mapped: dict[bool, Any] = {}  # complex? -> the mapped evaluator, or None where f could not be mapped
+        self._loops: dict[bool, Loop] = {}  # complex? -> the one-point-at-a-time evaluator (``loop``)
 
     def E(self, value: Any, framework: Framework | None = None) -> Any:
         return value if self.cotangent is None else contracted(value, self.cotangent, framework)
@@ -307,9 +308,14 @@ class FunctionProblem(_Arguments):
     def loop(self, complex_: bool = False) -> Loop:
         """E evaluated one point at a time, on float64 copies (the kink finding and the
         ties move elements through its ``work`` arrays); ``complex_``: on complex128
-        copies, after checking that f is complex-safe at x (the complex step)."""
-        if complex_:
-            return _complex_loop(self)
+        copies, after checking that f is complex-safe at x (the complex step).  Built
+        once per problem: every numerical oracle, the projections and the ties share it
+        (each move is put back), and the complex-safety check runs once."""
+        if complex_ not in self._loops:
+            self._loops[complex_] = _complex_loop(self) if complex_ else self._real_loop()
+        return self._loops[complex_]
+
+    def _real_loop(self) -> Loop:
         work = tuple(trees.map_leaves(a, lambda _, leaf: leaf.copy(), r) if n in self.argnums else a
                      for n, (a, r) in enumerate(zip(self.args, self.roots)))
         leaves = [leaf for n in self.argnums for _, leaf in trees.leaves(work[n], self.roots[n]) if leaf is not None]

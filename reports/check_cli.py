@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from reports.io import unwritable
+
 DEFAULT_OUT = Path("backprop-check-report")
 
 
@@ -52,6 +54,8 @@ def load(target: str):
         folder = str(path.resolve().parent)
         if folder not in sys.path:
             sys.path.insert(0, folder)  # its own imports of modules beside it
+        if path.stem in sys.modules:  # loading it under that name would replace a module already in use
+            raise UsageError(f"TARGET {target}: a module named {path.stem!r} is already imported; rename the file")
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[path.stem] = module
@@ -66,17 +70,6 @@ def load(target: str):
         return importlib.import_module(target)
     except Exception as error:  # noqa: BLE001
         raise UsageError(f"TARGET {target} could not be imported: {type(error).__name__}: {error}") from error
-
-
-def writable(out: Path) -> None:
-    """Create ``out`` and prove a file can be written there, or ``UsageError``."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".backprop-check-probe-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise UsageError(f"--out {out}: cannot write there ({type(error).__name__}: {error.strerror or error})") from error
 
 
 def is_pytest_file(target: str) -> bool:
@@ -111,7 +104,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
     started = time.perf_counter()
     try:
-        writable(args.out)
+        if (why := unwritable(args.out)) is not None:
+            raise UsageError(why)
         if is_pytest_file(args.target):
             stale = args.out / "report.json"
             if stale.exists():

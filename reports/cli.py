@@ -11,10 +11,11 @@ previous report intact.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
+
+from reports.io import unwritable
 
 
 DEFAULT_OUT = Path("backprop-report")  # in the current folder, never inside the installed package
@@ -54,20 +55,10 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     return parser.parse_args(argv)
 
 
-def writable(out: Path) -> None:
-    """Create ``out`` and prove a file can be written there (``OSError`` otherwise), before any work."""
-    out.mkdir(parents=True, exist_ok=True)
-    probe = out / f".write-probe-{os.getpid()}"
-    probe.write_bytes(b"")
-    probe.unlink()
-
-
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parse_args(argv, prog)
-    try:
-        writable(args.out)
-    except OSError as error:
-        print(f"error: --out {args.out}: cannot write there ({type(error).__name__}: {error.strerror or error})", file=sys.stderr)
+    if (why := unwritable(args.out)) is not None:
+        print(f"error: {why}", file=sys.stderr)
         return 2
     # The work's modules load JAX, torch and matplotlib: imported once the options are known good.
     from reports.build import Options, build

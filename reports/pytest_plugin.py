@@ -40,12 +40,10 @@ def pytest_configure(config):
     config.stash[_STASH] = []
     out = config.getoption("--backprop-report", None)
     if out is not None:  # refused before any test runs, not after all of them
-        from reports.cli import writable
+        from reports.io import unwritable
 
-        try:
-            writable(out)
-        except OSError as error:
-            raise pytest.UsageError(f"--backprop-report {out}: cannot write there ({type(error).__name__}: {error.strerror or error})") from error
+        if (why := unwritable(out, "--backprop-report")) is not None:
+            raise pytest.UsageError(why)
     try:
         from hypothesis import HealthCheck, settings
     except ImportError:  # the test extra is not installed: nothing to configure

@@ -148,11 +148,12 @@ def build(target: str, results: Sequence[Ran]) -> Report:
         marks=tuple("" if t.ok else "fail" for _, t in curves),
     )
     taylor_figures = (plots.remainders(curves),) if curves else ()
+    lines = [(r, line.strip()) for r in results for line in (r.verdict.message().splitlines() if r.verdict else [r.error])]
     said = Table(
         headers=("check", "what the verdict says"),
-        rows=tuple((r.name, line.strip()) for r in results for line in (r.verdict.message().splitlines() if r.verdict else [r.error])),
+        rows=tuple((r.name, line) for r, line in lines),
         caption="Each check's verdict in full: both values at the worst element, the oracles skipped and why, the notes.",
-        marks=tuple("" if r.ok else "fail" for r in results for _ in (r.verdict.message().splitlines() if r.verdict else [r.error])),
+        marks=tuple("" if r.ok else "fail" for r, _ in lines),
     )
     sections = (
         Section("verdicts", "Verdicts", f"The checks declared in `{target}`, in order.", (verdicts,), figures),

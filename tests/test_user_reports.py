@@ -350,3 +350,9 @@ def test_narrowed_strategies_refuse_what_they_cannot_draw():
         drawn(networks(max_hidden=0))
     with pytest.raises(ValueError, match="no output activation in \\['identity'\\] goes with a loss in \\['cross_entropy'\\]"):
         drawn(networks(outputs=["identity"], losses=["cross_entropy"]))
+
+
+def test_a_target_file_never_replaces_a_module_in_use(tmp_path):
+    _module(tmp_path, PASSING, name="numpy")  # loaded as "numpy", it would replace NumPy for the checks themselves
+    completed = backprop_check(tmp_path / "numpy.py", "--out", tmp_path / "out")
+    assert completed.returncode == 2 and "a module named 'numpy' is already imported; rename the file" in completed.stderr

@@ -17,8 +17,8 @@ The jax form must be the NumPy form to rounding: before it is used, E at θ
 and at two moved points are compared with the NumPy loop's, and the complex
 step's values with NumPy's complex ones; any difference beyond rounding (or
 an f that cannot be traced, mapped or compiled — a write into its input, a
-Python branch on a value) keeps the plain loop, and ``Mapped.why_not`` says
-why.  Nothing here changes a global setting.
+Python branch on a value) keeps the plain loop, and the verdict's note says
+why (``FunctionProblem.evaluator``).  Nothing here changes a global setting.
 
 Chunks: ``CHUNK_BYTES`` of moved copies of θ per call (each point is a whole
 copy of every leaf: its memory traffic, not its arithmetic, bounds a small
@@ -67,13 +67,11 @@ class Mapped:
 
     sees_kinks = False
 
-    def __init__(self, problem, *, complex_: bool = False, description: str = "f"):
+    def __init__(self, problem, *, complex_: bool = False):
         self.leaves = list(problem.leaves)
         self.finds_kinks = not complex_
         self._dtype = np.complex128 if complex_ else np.float64
-        self._shapes = [leaf.shape for leaf in self.leaves]
         self._offsets = np.concatenate([[0], np.cumsum([leaf.size for leaf in self.leaves])]).astype(np.int64)
-        self._description = description
         with jax_float64():
             fn, data = problem.function(JAX)
             arrays, rebuild = _split(data)
@@ -82,7 +80,7 @@ class Mapped:
         n = int(self._offsets[-1])
         itemsize = np.dtype(self._dtype).itemsize
         self.chunk = int(min(MAX_CHUNK, max(MIN_CHUNK, CHUNK_BYTES // max(1, n * itemsize))))
-        shapes, offsets = self._shapes, self._offsets
+        shapes, offsets = [leaf.shape for leaf in self.leaves], self._offsets
         positions = jnp.arange(n)
 
         def batch(theta, ks, vs, arrays):
@@ -107,11 +105,11 @@ class Mapped:
             except OracleCannotRun:
                 raise
             except Exception as error:  # noqa: BLE001 — f cannot be mapped: the caller keeps the loop
-                raise OracleCannotRun(f"{self._description} could not be evaluated under jax.vmap: {describe(error)}") from error
+                raise OracleCannotRun(f"f could not be evaluated under jax.vmap: {describe(error)}") from error
         if E.shape != ks.shape:
-            raise OracleCannotRun(f"{self._description} returned shape {E.shape[1:]} under jax.vmap, not a scalar")
+            raise OracleCannotRun(f"f returned shape {E.shape[1:]} under jax.vmap, not a scalar")
         if not np.all(np.isfinite(E)):
-            raise OracleCannotRun(f"{self._description} is not finite at some stencil point under jax.vmap")
+            raise OracleCannotRun(f"f is not finite at some stencil point under jax.vmap")
         return E if self._dtype == np.complex128 else E.real.astype(np.float64)
 
     def chunked(self, ks: np.ndarray, vs: np.ndarray, tick: Callable[[int], None] = lambda n: None) -> np.ndarray:
@@ -145,7 +143,7 @@ class Mapped:
 
     def run(self, jobs: list[Job]) -> None:
         total = sum(job.flat.size * job.count for job in jobs)
-        with progress(total, f"{self._description}: stencil points") as tick:
+        with progress(total, "f: stencil points") as tick:
             for job in jobs:
                 points = job.points(job.flat)  # (Q, count)
                 ks = np.repeat(job.flat.astype(np.int64) + self._offsets[job.leaf], job.count)

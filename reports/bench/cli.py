@@ -18,8 +18,8 @@ import torch
 from tabulate import tabulate
 
 from reports.bench import checkers, hand_derived, numerical, public_api, threads
-from reports.cli import positive_int, writable
-from reports.io import write_atomic, write_bytes_atomic
+from reports.cli import positive_int
+from reports.io import unwritable, write_atomic, write_bytes_atomic
 from reports.render import plots
 from reports.sections import environment, speed
 
@@ -81,10 +81,8 @@ def render_text(data: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        writable(args.out)
-    except OSError as error:
-        print(f"error: --out {args.out}: cannot write there ({type(error).__name__}: {error.strerror or error})", file=sys.stderr)
+    if (why := unwritable(args.out)) is not None:
+        print(f"error: {why}", file=sys.stderr)
         return 2
     try:
         threads.pin(args.threads)
