@@ -188,3 +188,19 @@ def test_a_bad_seed_is_refused_by_name_and_leaves_nothing(tmp_path):
                                cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 2 and "argument --seed: must be an integer with 0 ≤ SEED < 2**32" in completed.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_agreement_heatmap_shows_a_failing_notation_above_one():
+    from reports.render.plots import heatmap
+    from reports.sections.agreement import AgreementRow, heatmap_cells, section
+
+    rows = [AgreementRow("delta_rule", "jax", "float64", 10, 3e-12, 1e-13, 2, 0, 0, 0, 1e-12),
+            AgreementRow("delta_rule", "torch", "float64", 10, 1e-14, 1e-15, 0, 0, 0, 0, 1e-12),
+            AgreementRow("delta_rule", "central", "float64", 0, None, None, 0, 10, 0, 0, 1e-6)]
+    labels, columns, ratios = heatmap_cells(rows)
+    assert labels == ["delta_rule (float64)"] and columns == ["jax", "torch", "central"]
+    assert ratios[0][0] == pytest.approx(3.0) and ratios[0][1] == pytest.approx(0.01) and ratios[0][2] is None
+    agreement = section(rows, [], 1, 0, (1.0,), heatmap=heatmap(labels, columns, ratios))
+    (failing,) = agreement.tables  # the two rows a reader must see: failed, or compared nothing
+    assert [r[1] for r in failing.rows] == ["jax", "central"] and failing.marks == ("fail", "fail")
+    assert agreement.figures[0].png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -356,3 +356,23 @@ def test_a_target_file_never_replaces_a_module_in_use(tmp_path):
     _module(tmp_path, PASSING, name="numpy")  # loaded as "numpy", it would replace NumPy for the checks themselves
     completed = backprop_check(tmp_path / "numpy.py", "--out", tmp_path / "out")
     assert completed.returncode == 2 and "a module named 'numpy' is already imported; rename the file" in completed.stderr
+
+
+def test_the_taylor_test_of_a_declared_check_shows_a_wrong_derivative():
+    from reports.user_report import build, run
+
+    module = type(sys)("m")
+    x = np.linspace(-1.0, 1.0, 9)
+    module.CHECKS = [
+        (lambda x, xp: xp.sum(xp.sin(x)), np.cos, x),
+        Check("cosine, sign slipped", oracles.check_gradient, lambda x, xp: xp.sum(xp.cos(x)), np.sin, x),
+        (lambda x, xp: xp.sum(xp.cos(x) ** 2), lambda x: np.sin(2 * x), x),  # d/dx cos² = −sin 2x: the sign slipped
+    ]
+    module.CHECKS[0][0].__name__ = "sine"
+    results = run(collected(module))
+    right, _, wrong = (r.taylor_result for r in results)
+    assert right.ok and abs(right.order - 2) < 0.1
+    assert not wrong.ok and abs(wrong.order - 1) < 0.1
+    data = build("m", results).data
+    assert [c["taylor"] is None for c in data["checks"]] == [False, True, False]
+    assert data["checks"][2]["taylor"]["ok"] is False and data["ok"] is False
