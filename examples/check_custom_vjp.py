@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import oracles
+from backprop_reference import oracles
 
 
 @jax.custom_vjp

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-import oracles
+from backprop_reference import oracles
 
 
 def loss(w, xp):  # logistic regression on fixed data, written against xp
@@ -12,7 +12,7 @@ def loss(w, xp):  # logistic regression on fixed data, written against xp
     return xp.sum(xp.log1p(xp.exp(z)) - y * z)
 
 
-def hvp(w, v):  # Xᵀ diag(σ(1 − σ)) X v
+def hvp(v, w):  # Xᵀ diag(σ(1 − σ)) X v
     X = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
     s = 1 / (1 + np.exp(-(X @ w)))
     return X.T @ (s * (1 - s) * (X @ v))
@@ -21,7 +21,7 @@ def hvp(w, v):  # Xᵀ diag(σ(1 − σ)) X v
 w = np.array([0.5, -1.0, 2.0])
 print(oracles.check_hvp(loss, hvp, w))  # jax.jvp∘jax.grad, torch.func, differences of the exact gradient
 
-wrong = oracles.check_hvp(loss, lambda w, v: hvp(w, v) * 1.0001, w)
+wrong = oracles.check_hvp(loss, lambda v, w: hvp(v, w) * 1.0001, w)
 print()
 print(wrong.message().splitlines()[0])
 assert not wrong.ok

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-import oracles
-import reference
+from backprop_reference import oracles
+from backprop_reference import reference
 
 mlp = reference.MLP(sizes=(4, 8, 3), activations=("tanh", "softmax"), loss="cross_entropy")
 params = reference.init_params(mlp, seed=0)

@@ -15,8 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import reference
-from oracles.golden import GoldenConfig, compare_golden, golden_inputs, save_golden
+from backprop_reference import reference
+from backprop_reference.oracles.checks.golden import GoldenConfig, compare_golden, golden_inputs, save_golden
 
 CONFIG = GoldenConfig(
     name="tanh-sigmoid-log-loss",

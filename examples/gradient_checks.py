@@ -7,7 +7,7 @@ Run as a script, it runs the same checks and prints each verdict's first line.
 
 import numpy as np
 
-import oracles
+from backprop_reference import oracles
 
 rng = np.random.default_rng(0)
 X, W, B = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
@@ -68,7 +68,7 @@ CHECKS = [
 
 
 if __name__ == "__main__":
-    from oracles.declared import collected
+    from backprop_reference.oracles.checks.declared import collected
     import sys
 
     for check in collected(sys.modules[__name__]):

@@ -2,14 +2,14 @@
 
 It is checked against jax, torch, complex step and finite differences on
 registration; from then on every notation, property test and report uses it.
-For the report: ``python -m reports --plugin examples.register_activation``
+For the report: ``python -m backprop_reference.reports --plugin examples.register_activation``
 (run from the repository root).
 """
 
 import numpy as np
 
-import oracles
-import reference
+from backprop_reference import oracles
+from backprop_reference import reference
 
 
 def softsign(z, xp):

@@ -15,7 +15,7 @@ import functools
 import array_api_compat
 import numpy as np
 
-from reference.mlp import MLP
+from backprop_reference.reference.mlp import MLP
 
 
 def namespace(*arrays):

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference.activations import ACTIVATIONS
-from reference.losses import LOSSES
-from reference.mlp import MLP, Params
-from reference.network import _forward, init_params
+from backprop_reference.reference.activations import ACTIVATIONS
+from backprop_reference.reference.losses import LOSSES
+from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.network import _forward, init_params
 
 Array = np.ndarray
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from reference.registration import add_activation
+from backprop_reference.reference.registration import add_activation
 
 _C = math.sqrt(2.0 / math.pi)
 _A = 0.044715

@@ -29,11 +29,11 @@ from typing import Callable
 
 from array_api_compat import is_jax_array
 
-from reference.array_api import library
-from reference.mlp import MLP, Params
-from reference.notations import NOTATIONS, Batched, get_notation
-from reference.precision import jax_float64
-from reference.validation import check_network_inputs
+from backprop_reference.reference.array_api import library
+from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.notations import NOTATIONS, Batched, get_notation
+from backprop_reference.reference.precision import jax_float64
+from backprop_reference.reference.validation import check_network_inputs
 
 
 def names() -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from reference.activations import Activation
+from backprop_reference.reference.activations import Activation
 
 Array = np.ndarray
 

@@ -41,8 +41,8 @@ from typing import Sequence
 
 import numpy as np
 
-from reference.activations import ACTIVATIONS, Activation, get_activation
-from reference.losses import LOSSES, Loss, get_loss
+from backprop_reference.reference.activations import ACTIVATIONS, Activation, get_activation
+from backprop_reference.reference.losses import LOSSES, Loss, get_loss
 
 Array = np.ndarray
 Params = list[tuple[Array, Array]]

@@ -15,8 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from reference.mlp import MLP, Params
-from reference.validation import check_batch, check_float_dtype, check_inputs, check_mlp, check_params
+from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.validation import check_batch, check_float_dtype, check_inputs, check_mlp, check_params
 
 Array = np.ndarray
 

@@ -26,8 +26,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from reference.activations import ACTIVATIONS, Activation
-from reference.losses import LOSSES, Loss
+from backprop_reference.reference.activations import ACTIVATIONS, Activation
+from backprop_reference.reference.losses import LOSSES, Loss
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 

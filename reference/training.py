@@ -17,10 +17,10 @@ from typing import Iterator
 
 import numpy as np
 
-from reference.mlp import MLP, Params
-from reference.network import forward, loss
-from reference.validation import check_network_inputs
-from reference.notations import get_notation, sgd_step
+from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.network import forward, loss
+from backprop_reference.reference.validation import check_network_inputs
+from backprop_reference.reference.notations import get_notation, sgd_step
 
 MODES = ("batch", "stochastic", "mini_batch")
 

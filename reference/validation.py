@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference import array_api
-from reference.mlp import MLP
+from backprop_reference.reference import array_api
+from backprop_reference.reference.mlp import MLP
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference import seed_004_example
-from reference.mlp import MLP, Params
-from reference.network import forward
-from reference.notations import sgd_step
+from backprop_reference.reference import seed_004_example
+from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.network import forward
+from backprop_reference.reference.notations import sgd_step
 
 
 @dataclass(frozen=True)

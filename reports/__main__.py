@@ -1,8 +1,8 @@
-"""``python -m reports``: the report's command line (``reports.cli``)."""
+"""``python -m backprop_reference.reports``: the report's command line (``reports.cli``)."""
 
 import sys
 
-from reports.cli import main
+from backprop_reference.reports.cli import main
 
 if __name__ == "__main__":  # importing this module (pkgutil.walk_packages, say) runs nothing
-    sys.exit(main(prog="python -m reports"))
+    sys.exit(main(prog="python -m backprop_reference.reports"))

@@ -2,7 +2,7 @@
 
 TARGET is a module name (``mypackage.gradient_checks``, imported with the
 current folder on the path) or a ``.py`` file, declaring its checks with
-``@oracles.declare`` or in a ``CHECKS`` list (``oracles.declared``); or a
+``@oracles.declare`` or in a ``CHECKS`` list (``oracles.checks.declared``); or a
 pytest file (``test_*.py``, ``*_test.py``), run by pytest with the plugin's
 ``--backprop-report``: its tests marked ``gradient_check`` and its
 ``gradient_checks(…)`` calls make the report.  The
@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from reports.io import unwritable
+from backprop_reference.reports.io import unwritable
 
 DEFAULT_OUT = Path("backprop-check-report")
 
@@ -100,7 +100,7 @@ def run_pytest(target: str, out: Path, quiet: bool) -> int:
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parse_args(argv, prog)
-    from oracles.declared import collected
+    from backprop_reference.oracles.checks.declared import collected
 
     started = time.perf_counter()
     try:
@@ -122,8 +122,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    from reports.render import write_report
-    from reports.user_report import build, run
+    from backprop_reference.reports.render import write_report
+    from backprop_reference.reports.user_report import build, run
 
     def line(ran) -> str:
         return f"{ran.status:<11} {ran.name} ({ran.seconds:.2f} s)" + (f": {ran.error}" if ran.error else "")
@@ -145,4 +145,4 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(prog="python -m reports.check_cli"))
+    sys.exit(main(prog="python -m backprop_reference.reports.check_cli"))

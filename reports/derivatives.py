@@ -1,6 +1,6 @@
 """Every kind of hand-written derivative, right and with one slip, through the public entry points:
 
-    python -m reports.derivatives
+    python -m backprop_reference.reports.derivatives
 
 prints, for each case of ``testbed.layers`` (checked with ``oracles.check_layer``)
 and ``testbed.derivatives`` (a torch.autograd.Function, a jax.custom_vjp, an
@@ -16,11 +16,11 @@ import argparse
 import time
 from typing import Callable
 
-import oracles
-from oracles.registration import RegistrationError
-from reference.activations import ACTIVATIONS
-from testbed import derivatives as cases
-from testbed.layers import LAYERS
+from backprop_reference import oracles
+from backprop_reference.oracles.checks.registration import RegistrationError
+from backprop_reference.reference.activations import ACTIVATIONS
+from backprop_reference.testbed import derivatives as cases
+from backprop_reference.testbed.layers import LAYERS
 
 
 def _timed(check: Callable[[], object]) -> tuple[object, float]:

@@ -1,8 +1,8 @@
 """How often the checker cries wolf, and what it still catches: the figures behind the tolerances.
 
-    python -m reports.false_alarms --networks 800 --seed 0
+    python -m backprop_reference.reports.false_alarms --networks 800 --seed 0
 
-draws random correct cases the way ``testbed.strategies.cases`` does (every
+draws random correct cases with ``testbed.drawer``, as ``testbed.strategies.cases`` does (every
 registered activation and valid output/loss pair, 1–3 hidden layers of
 width 1–6, bias modes and masks, batch 1–4, weight scales 0.3–30, one output
 layer in three ×10 so its softmax/sigmoid saturates), checks every notation
@@ -28,16 +28,15 @@ from collections import Counter
 
 import numpy as np
 
-import oracles
-import reference
-from oracles import trees
-from oracles.comparison import judge
-from oracles.problems import NetworkProblem
-from oracles.registry import ORACLES
-from oracles.rounding import EPS
-from oracles.tolerances import ROUNDING_MULTIPLE, rounding_allowance, tolerance_for
-from reference.cases import Case, derivative_is_finite, hidden_activations, kink_distance, make_case, valid_pairs
-from reference.mlp import BIAS_MODES, MLP
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.oracles.methods import trees
+from backprop_reference.oracles.engine.comparison import judge
+from backprop_reference.oracles.engine.problems import NetworkProblem
+from backprop_reference.oracles.methods.registry import ORACLES
+from backprop_reference.oracles.engine.rounding import EPS
+from backprop_reference.oracles.engine.tolerances import ROUNDING_MULTIPLE, rounding_allowance, tolerance_for
+from backprop_reference.testbed.drawer import CaseRanges, Drawn, NetworkRanges, draw
 
 SCALES = (0.3, 1.0, 3.0, 10.0, 30.0)
 
@@ -45,52 +44,32 @@ SCALES = (0.3, 1.0, 3.0, 10.0, 30.0)
 ISSUE_HIDDEN = ("identity", "tanh", "sigmoid")
 ISSUE_OUTPUTS = (("softmax", "cross_entropy"), ("softmax", "squared_error"), ("sigmoid", "log_loss"), ("sigmoid", "squared_error"))
 
-
-def draw_issue_case(rng: np.random.Generator) -> tuple[Case, bool] | None:
-    """The networks of issue 13's measurement: identity/tanh/sigmoid hidden layers,
-    softmax or sigmoid outputs, N ≤ 4, weights × 3, 10 or 30."""
-    hidden = int(rng.integers(1, 4))
-    sizes = tuple(int(s) for s in rng.integers(1, 5, size=hidden + 2))
-    output, loss = ISSUE_OUTPUTS[int(rng.integers(len(ISSUE_OUTPUTS)))]
-    mlp = MLP(sizes, tuple(ISSUE_HIDDEN[int(rng.integers(3))] for _ in range(hidden)) + (output,), loss)
-    case = make_case(mlp, int(rng.integers(2**32)), float(rng.choice([3.0, 10.0, 30.0])), int(rng.integers(1, 5)))
-    return (case, False) if derivative_is_finite(case) else None
+# ``testbed.strategies.cases``' drawing, narrower: 1–3 hidden layers of width 1–6, batch 1–4,
+# the weight scales above, the output layer ×10 in one draw of three; no unit exactly on a kink.
+CASES = CaseRanges(scales=SCALES, batch=(1, 4), saturate=1 / 3, gain=10.0, avoid_kinks=True)
+# Issue 13's measurement: N ≤ 4, weights × 3, 10 or 30, never saturated.
+ISSUE_CASES = CaseRanges(scales=(3.0, 10.0, 30.0), batch=(1, 4), saturate=0.0)
 
 
-def draw_case(rng: np.random.Generator) -> tuple[Case, bool] | None:
-    """A case like ``testbed.strategies.cases``, and whether its output layer was multiplied by 10."""
-    hidden = int(rng.integers(1, 4))
-    sizes = tuple(int(s) for s in rng.integers(1, 7, size=hidden + 2))
-    pairs, activations = valid_pairs(), hidden_activations()
-    output, loss = pairs[int(rng.integers(len(pairs)))]
-    chosen = tuple(activations[int(rng.integers(len(activations)))] for _ in range(hidden))
-    pieces = int(rng.integers(2, 4))
-    mlp = MLP(sizes, chosen + (output,), loss, pieces=pieces)
-    if rng.random() < 0.5:
-        bias = tuple(BIAS_MODES[int(rng.integers(len(BIAS_MODES)))] for _ in range(hidden + 1))
-        masks = None
-        if rng.random() < 0.5:
-            masks = tuple(
-                (rng.random(mlp.weight_shape(l)) < 0.7).astype(int) if rng.random() < 0.5 else None for l in range(1, hidden + 2)
-            )
-        mlp = MLP(sizes, mlp.activations, loss, bias=bias, masks=masks, pieces=pieces)
-    case = make_case(mlp, int(rng.integers(2**32)), float(rng.choice(SCALES)), int(rng.integers(1, 5)))
-    gained = rng.random() < 1 / 3
-    if gained:
-        W, b = case.params[-1]
-        case = Case(mlp, case.params[:-1] + [(W * 10.0, None if b is None else b * 10.0)], case.X, case.Y, case.seed, case.scale)
-    if not derivative_is_finite(case) or kink_distance(mlp, case.params, case.X) == 0.0:
-        return None
-    return case, gained
+def draw_issue_case(rng: np.random.Generator) -> Drawn | None:
+    """A network of issue 13's measurement (identity/tanh/sigmoid hidden layers, softmax or
+    sigmoid outputs) and its case, or None (draw again)."""
+    network = NetworkRanges(hidden=(1, 3), widths=(1, 4), activations=ISSUE_HIDDEN, pairs=ISSUE_OUTPUTS, pieces=(2, 2), structure=False)
+    return draw(rng, network, ISSUE_CASES)
+
+
+def draw_case(rng: np.random.Generator) -> Drawn | None:
+    """A case like ``testbed.strategies.cases``, and whether its output layer was multiplied by 10; None: draw again."""
+    return draw(rng, NetworkRanges(hidden=(1, 3), widths=(1, 6)), CASES)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reports.false_alarms", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m backprop_reference.reports.false_alarms", description=__doc__.split("\n\n")[0])
     parser.add_argument("--networks", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--issue-networks", action="store_true", help="draw the networks of issue 13's measurement instead")
     options = parser.parse_args(argv)
-    draw = draw_issue_case if options.issue_networks else draw_case
+    draw_one = draw_issue_case if options.issue_networks else draw_case
     rng = np.random.default_rng(options.seed)
     checks, alarms, old_alarms, disputes = Counter(), Counter(), Counter(), Counter()
     caught, tried = Counter(), Counter()
@@ -98,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     misses: list[str] = []
     networks, start, worst_ratio = 0, time.perf_counter(), 0.0
     while networks < options.networks:
-        drawn = draw(rng)
+        drawn = draw_one(rng)
         if drawn is None:
             continue
         case, gained = drawn

@@ -1,4 +1,4 @@
-"""Atomic writes — a report file is replaced whole or not at all (``oracles.files``) — and the
+"""Atomic writes — a report file is replaced whole or not at all (``oracles.checks.files``) — and the
 one check, before any work, that an output folder can be written (``unwritable``)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from oracles.files import write_bytes_atomic
+from backprop_reference.oracles.checks.files import write_bytes_atomic
 
 __all__ = ["unwritable", "write_atomic", "write_bytes_atomic"]
 

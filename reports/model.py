@@ -1,6 +1,7 @@
 """The report's data model: sections of tables and figures, plus the JSON payload.
 
-compute (``reports/sections/…``) → frozen records → ``Section``s of ``Table``s
+compute (``reports/sections/…``, each section a ``ReportSection`` in
+``reports.sections.SECTIONS``) → frozen records → ``Section``s of ``Table``s
 and ``Figure``s → renderers (``reports/render/``: Markdown, HTML, JSON; the
 plots as ``Figure``s) → CLI (``reports/cli.py``).  A renderer sees only
 these types, so a new format touches one file and a new section another.
@@ -50,3 +51,4 @@ class Report:
     summary: str  # one paragraph: the verdict a reviewer reads first
     sections: tuple[Section, ...]
     data: dict[str, Any] = field(default_factory=dict)  # the JSON payload (schema, environment, agreement, …)
+    failed: bool = False  # a section reported a failure: the command exits 1 (the tables mark which rows)

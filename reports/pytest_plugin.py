@@ -40,7 +40,7 @@ def pytest_configure(config):
     config.stash[_STASH] = []
     out = config.getoption("--backprop-report", None)
     if out is not None:  # refused before any test runs, not after all of them
-        from reports.io import unwritable
+        from backprop_reference.reports.io import unwritable
 
         if (why := unwritable(out, "--backprop-report")) is not None:
             raise pytest.UsageError(why)
@@ -57,13 +57,13 @@ def pytest_configure(config):
 
 
 def _record(config, name: str, verdict, seconds: float, error: str = "") -> None:
-    from reports.user_report import Ran
+    from backprop_reference.reports.user_report import Ran
 
     config.stash[_STASH].append(Ran(name, name, verdict, seconds, error))
 
 
 def _judged(verdict, who: str):
-    from oracles.verdict import Verdict
+    from backprop_reference.oracles.engine.verdict import Verdict
 
     if not isinstance(verdict, Verdict):
         raise TypeError(f"{who} must give an oracles.Verdict (the result of oracles.check_…); got {type(verdict).__name__}")
@@ -78,8 +78,8 @@ def pytest_pyfunc_call(pyfuncitem):
         return None
     arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     start = time.perf_counter()
-    from oracles.verdict import Verdict
-    from reports.user_report import described
+    from backprop_reference.oracles.engine.verdict import Verdict
+    from backprop_reference.reports.user_report import described
 
     try:
         verdict = pyfuncitem.obj(**arguments)
@@ -103,7 +103,7 @@ def gradient_checks(request):
     def judge(verdict, name: str | None = None):
         nonlocal count, since
         count += 1
-        from oracles.verdict import Verdict
+        from backprop_reference.oracles.engine.verdict import Verdict
 
         now = time.perf_counter()
         if isinstance(verdict, Verdict):  # its time: since the fixture was set up, or since the previous call
@@ -119,7 +119,7 @@ def pytest_sessionfinish(session):
     results = session.config.stash.get(_STASH, [])
     if out is None or not results:
         return
-    from reports.render import write_report
-    from reports.user_report import build
+    from backprop_reference.reports.render import write_report
+    from backprop_reference.reports.user_report import build
 
     write_report(build(" ".join(str(a) for a in session.config.args) or "this pytest session", results), out)

@@ -3,21 +3,22 @@
 Every non-output activation crossed with every valid (output activation,
 loss) pair, at a small, a moderate and a saturating weight scale, each in
 one of several network structures (depth, bias modes, masks) taken in turn,
-so that every notation meets networks it can express.  Widths and batch
-sizes come from the seed.  Built from the registries, so new activations,
-losses and notations join without edits here.
+so that every notation meets networks it can express.  Widths, masks and
+batch sizes come from the seed, drawn by ``testbed.drawer`` (the one drawer
+the strategies and the false-alarm measurement use too).  Built from the
+registries, so new activations, losses and notations join without edits here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from reference.mlp import MLP
-from reference.cases import Case, derivative_is_finite, hidden_activations, make_case, valid_pairs
+from backprop_reference.reference.cases import Case, hidden_activations, valid_pairs
+from backprop_reference.testbed.drawer import CaseRanges, Layout, NetworkRanges, NumpyChoices, draw
 
 SCALES = (0.3, 1.0, 3.0)
+WIDTHS = (1, 8)  # every layer's width, inclusive
+BATCH = (1, 8)
 
 
 @dataclass(frozen=True)
@@ -38,23 +39,11 @@ STRUCTURES = (
 )
 
 
-def _network(rng: np.random.Generator, structure: Structure, hidden: str, output: str, loss: str) -> MLP:
-    sizes = tuple(int(n) for n in rng.integers(1, 9, size=structure.hidden + 2))
-    activations = (hidden,) * structure.hidden + (output,)
-    plain = MLP(sizes, activations, loss, bias=structure.bias)
-    if not structure.masked:
-        return plain
-    masks = tuple(
-        (rng.random(plain.weight_shape(l)) < 0.7).astype(int) if masked else None
-        for l, masked in enumerate(structure.masked, start=1)
-    )
-    return MLP(sizes, activations, loss, bias=structure.bias, masks=masks)
-
-
 def report_cases(seed: int, scales: tuple[float, ...] = SCALES) -> list[Case]:
-    """Deterministic cases for ``seed``; a case whose loss or ∂J/∂o is not
-    finite (an output rounded to 0 or 1 under log loss) is redrawn."""
-    rng = np.random.default_rng(seed)
+    """Deterministic cases for ``seed`` (``testbed.drawer``, one NumPy stream); a
+    case whose loss or ∂J/∂o is not finite (an output rounded to 0 or 1 under log
+    loss) is redrawn."""
+    source = NumpyChoices(seed)
     cases = []
     count = 0
     for output, loss in valid_pairs():
@@ -62,10 +51,14 @@ def report_cases(seed: int, scales: tuple[float, ...] = SCALES) -> list[Case]:
             for scale in scales:
                 structure = STRUCTURES[count % len(STRUCTURES)]
                 count += 1
+                network = NetworkRanges(
+                    hidden=(structure.hidden, structure.hidden), widths=WIDTHS, activations=(hidden,), pairs=((output, loss),),
+                    pieces=(2, 2), structure=Layout(structure.bias, structure.masked),
+                )
+                ranges = CaseRanges(scales=(scale,), batch=BATCH, saturate=0.0)
                 for _attempt in range(100):
-                    mlp = _network(rng, structure, hidden, output, loss)
-                    case = make_case(mlp, int(rng.integers(2**32)), scale, int(rng.integers(1, 9)))
-                    if derivative_is_finite(case):
-                        cases.append(case)
+                    drawn = draw(source, network, ranges)
+                    if drawn is not None:
+                        cases.append(drawn.case)
                         break
     return cases

@@ -13,10 +13,10 @@ import traceback
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from oracles.declared import Declared
-from oracles.verdict import Verdict
-from reports.model import Report, Section, Table
-from reports.render import plots
+from backprop_reference.oracles.checks.declared import Declared
+from backprop_reference.oracles.engine.verdict import Verdict
+from backprop_reference.reports.model import Report, Section, Table
+from backprop_reference.reports.render import plots
 
 SCHEMA = 1
 

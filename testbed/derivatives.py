@@ -5,7 +5,7 @@ activation's second derivative and a Hessian–vector product.
 Like ``testbed.layers`` (the layers) and ``testbed.mutants`` (the networks'
 equations), this is what the checks are tried on: ``tests/test_derivatives.py``
 asserts that every correct one passes and every slip is caught, and
-``python -m reports.derivatives`` prints each verdict with its time.  torch and
+``python -m backprop_reference.reports.derivatives`` prints each verdict with its time.  torch and
 JAX are imported only by the functions that need them.
 """
 
@@ -117,14 +117,14 @@ def log_sum_exp(x, xp):
     return xp.log(xp.sum(xp.exp(x)))
 
 
-def log_sum_exp_hvp(x, v):
+def log_sum_exp_hvp(v, x):
     """∇² lse(x) v = p ⊙ v − p (pᵀv), p = softmax(x)."""
     p = np.exp(x - x.max())
     p /= p.sum()
     return p * v - p * np.sum(p * v)
 
 
-def log_sum_exp_hvp_slip(x, v):  # the rank-one term forgotten
+def log_sum_exp_hvp_slip(v, x):  # the rank-one term forgotten
     p = np.exp(x - x.max())
     p /= p.sum()
     return p * v

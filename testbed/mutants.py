@@ -49,11 +49,11 @@ from typing import Callable
 
 import numpy as np
 
-from reference.activations import Activation
-from reference.losses import Loss
-from reference.mlp import MLP, Params
-from reference.shortcuts import O_MINUS_Y
-from reference.validation import check_network_inputs
+from backprop_reference.reference.activations import Activation
+from backprop_reference.reference.losses import Loss
+from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.shortcuts import O_MINUS_Y
+from backprop_reference.reference.validation import check_network_inputs
 
 Array = np.ndarray
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-import oracles
+from backprop_reference import oracles
 
-TOL = oracles.tolerance_for(np.float64, "jax")
+TOL = oracles.engine.tolerances.tolerance_for(np.float64, "jax")
 
 
 def close(actual, expected):

@@ -1,16 +1,16 @@
 """Property tests: every notation agrees with every oracle, in float64.
 
 Targets (issue 2): analytic vs analytic within 1e-12 normalised error,
-vs central differences within 1e-6 — the numbers live in oracles.tolerances.
+vs central differences within 1e-6 — the numbers live in oracles.engine.tolerances.
 """
 
 import numpy as np
 import pytest
 from hypothesis import given
 
-import oracles
-import reference
-from testbed.strategies import cases
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.testbed.strategies import cases
 
 NOTATION_ORACLE_PAIRS = [(n, o) for n in reference.NOTATIONS for o in oracles.ORACLES]
 
@@ -38,7 +38,7 @@ def test_notation_agrees_with_oracle_float64(notation, oracle, case):
         mask = case.mlp.mask(l)
         if mask is not None:
             assert np.all(dW[mask == 0] == 0)  # absent connections get no gradient
-    terms = oracles.network_terms(case.mlp, case.params, case.X, case.Y)  # each element may differ by its rounding bound
+    terms = oracles.engine.rounding.network_terms(case.mlp, case.params, case.X, case.Y)  # each element may differ by its rounding bound
     oracles.assert_agree(ours, answer, implementation=notation, terms=terms)
 
 
@@ -48,7 +48,7 @@ def test_notations_agree_with_each_other(case):
     if len(names) < 2:
         return
     first = reference.gradients(case.mlp, case.params, case.X, case.Y, notation=names[0])
-    terms = oracles.network_terms(case.mlp, case.params, case.X, case.Y)
+    terms = oracles.engine.rounding.network_terms(case.mlp, case.params, case.X, case.Y)
     for other in names[1:]:
         theirs = reference.gradients(case.mlp, case.params, case.X, case.Y, notation=other)
         oracles.assert_agree(first, theirs, implementation=names[0], oracle="jax", terms=terms)  # analytic tolerance

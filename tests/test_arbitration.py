@@ -1,4 +1,4 @@
-"""The mpmath arbitration (``oracles.arbitration``): its derivatives agree with
+"""The mpmath arbitration (``oracles.engine.arbitration``): its derivatives agree with
 the exact oracles where they agree among themselves, with the better of them
 where weights saturate the units, and its objective with the canonical
 float64 one; it leaves ``mp.dps`` as it found it and refuses what it cannot
@@ -12,18 +12,18 @@ import mpmath
 import numpy as np
 import pytest
 
-from oracles import arbitration
-from oracles.arbitration import MPMATH, Arbitration, arbitrate, errors_against, message, objective
-from oracles.frameworks import OracleCannotRun
-from oracles.problems import FunctionProblem, NetworkProblem
-from oracles.registry import ORACLES
-from reference.activations import ACTIVATIONS
-from reference.cases import make_case, min_kink_distance
-from reference.mlp import MLP
-from reference.network import loss
-from reference.registration import add_activation
+from backprop_reference.oracles.engine import arbitration
+from backprop_reference.oracles.engine.arbitration import MPMATH, Arbitration, arbitrate, errors_against, message, objective
+from backprop_reference.oracles.methods.frameworks import OracleCannotRun
+from backprop_reference.oracles.engine.problems import FunctionProblem, NetworkProblem
+from backprop_reference.oracles.methods.registry import ORACLES
+from backprop_reference.reference.activations import ACTIVATIONS
+from backprop_reference.reference.cases import make_case, min_kink_distance
+from backprop_reference.reference.mlp import MLP
+from backprop_reference.reference.network import loss
+from backprop_reference.reference.registration import add_activation
 
-# This file's tolerances, in one place (oracles.tolerances has no mpmath row), with their reasons.
+# This file's tolerances, in one place (oracles.engine.tolerances has no mpmath row), with their reasons.
 TOLERANCES = {
     # torch.autograd and the complex step round at a few ε (2.2e-16) per layer and per summed term, relative
     # to the gradient's scale G; the arbitrated value is exact to ~1e-27, so their difference is their rounding.

@@ -7,10 +7,11 @@ import warnings
 import numpy as np
 import pytest
 
-from oracles import Verdict, assert_gradient, check_gradient
-from oracles.tolerances import ORACLE_KINDS, tolerance_for
+from backprop_reference.oracles import Verdict, assert_gradient, check_gradient
+from backprop_reference.oracles.engine.tolerances import tolerance_for
+from backprop_reference.oracles.methods.registry import ORACLES
 
-ALL = tuple(ORACLE_KINDS)  # jax, torch, complex_step, richardson, central
+ALL = tuple(ORACLES)  # jax, torch, complex_step, richardson, central
 NUMERICAL = ("richardson", "central")
 rng = np.random.default_rng(7)
 

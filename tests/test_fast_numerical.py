@@ -1,4 +1,4 @@
-"""The batched numerical oracles (``oracles.numerical.network_batches``): the same
+"""The batched numerical oracles (``oracles.methods.numerical.network_batches``): the same
 answers as the exact oracles and as the one-element-at-a-time loop, kinks
 still flagged and bracketed, any chunk budget, any thread count, and wrong
 gradients still caught.  No timings here: ``reports/bench/numerical.py``."""
@@ -10,14 +10,14 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-import oracles
-import reference
-from oracles import numerical
-from oracles.numerical import network_batches, stencils
-from oracles.problems import NetworkProblem
-from reference import MLP
-from reference.cases import make_case
-from testbed.strategies import cases, networks
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.oracles.methods import numerical
+from backprop_reference.oracles.methods.numerical import network_batches, stencils
+from backprop_reference.oracles.engine.problems import NetworkProblem
+from backprop_reference.reference import MLP
+from backprop_reference.reference.cases import make_case
+from backprop_reference.testbed.strategies import cases, networks
 from tests.test_trust import exact_kink_case
 
 
@@ -79,7 +79,7 @@ def test_batched_oracles_agree_with_jax(case):
     params64, X64, Y64 = _float64(params), X.astype(np.float64), Y.astype(np.float64)
     assume(not on_a_kink(mlp, params64, X64))  # there jax's value is a convention
     exact = oracles.gradients(mlp, params64, X64, Y64, oracle="jax")
-    terms = oracles.network_terms(mlp, params64, X64, Y64)  # each element may differ by its rounding bound
+    terms = oracles.engine.rounding.network_terms(mlp, params64, X64, Y64)  # each element may differ by its rounding bound
     if X.dtype == np.float64:
         for oracle, method in NUMERICAL.items():
             answer = method(mlp, params, X, Y)
@@ -95,7 +95,7 @@ def test_batched_oracles_agree_with_jax(case):
         assert verdict.ok, verdict.message()
     stepped = complex_batched(mlp, params, X, Y)
     assert all(g.dtype == X.dtype for g in _arrays(stepped))
-    tolerance = oracles.tolerance_for(X.dtype, "complex_step")
+    tolerance = oracles.engine.tolerances.tolerance_for(X.dtype, "complex_step")
     result = oracles.compare(exact, stepped, implementation="jax", oracle="complex_step", tolerance=tolerance, terms=terms)
     _agrees_unless_the_loop_fails_too(result, lambda: oracles.compare(
         exact, complex_loop(mlp, params, X, Y), implementation="jax", oracle="complex_step", tolerance=tolerance, terms=terms
@@ -143,8 +143,8 @@ def test_batched_and_plain_loop_agree_within_their_error_estimates(case):
         _assert_same_numerical(fast, slow, oracle, case.mlp, case.params, case.X, case.Y)
     fast = complex_batched(case.mlp, case.params, case.X, case.Y)
     slow = complex_loop(case.mlp, case.params, case.X, case.Y)
-    tolerance = oracles.tolerance_for(case.X.dtype, "complex_step")
-    terms = oracles.network_terms(case.mlp, case.params, case.X, case.Y)
+    tolerance = oracles.engine.tolerances.tolerance_for(case.X.dtype, "complex_step")
+    terms = oracles.engine.rounding.network_terms(case.mlp, case.params, case.X, case.Y)
     result = oracles.compare(fast, slow, implementation="batched", oracle="complex_step", tolerance=tolerance, terms=terms)
     assert result.ok, result.message()
 
@@ -325,8 +325,8 @@ def test_a_slightly_wrong_gradient_is_caught_by_the_batched_oracles():
 
 
 def test_benchmark_counts_the_unavoidable_activation_evaluations_and_plots():
-    from reports.bench import numerical as bench
-    from reports.render import plots
+    from backprop_reference.reports.bench import numerical as bench
+    from backprop_reference.reports.render import plots
 
     # 64-128-128-10: W^1, b^1 (8,320 elements) need tanh on their column and on all
     # 128 units of layer 2; W^2, b^2 (16,512) on their column only; W^3, b^3 the loss only

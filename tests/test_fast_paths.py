@@ -15,14 +15,14 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import oracles
-import reference
-from reference import MLP, fast
-from reference.activations import ACTIVATIONS
-from reference.array_api import to_numpy
-from reference.cases import make_case
-from reference.precision import jax_float64
-from testbed.strategies import cases
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.reference import MLP, fast
+from backprop_reference.reference.activations import ACTIVATIONS
+from backprop_reference.reference.array_api import to_numpy
+from backprop_reference.reference.cases import make_case
+from backprop_reference.reference.precision import jax_float64
+from backprop_reference.testbed.strategies import cases
 
 FAST = fast.names()
 
@@ -82,7 +82,7 @@ def test_other_libraries_give_the_numpy_answer_in_their_own_arrays(library, nota
             if g is not None:
                 assert type(g) is type(X)  # never silently converted to NumPy
                 assert str(g.dtype).endswith(str(case.X.dtype))  # float64 stays float64
-    terms = oracles.network_terms(mlp, case.params, case.X, case.Y)  # each element may differ by its rounding bound
+    terms = oracles.engine.rounding.network_terms(mlp, case.params, case.X, case.Y)  # each element may differ by its rounding bound
     oracles.assert_agree(_back(theirs), expected, implementation=f"fast {notation} on {library}", oracle="jax", terms=terms)
 
 

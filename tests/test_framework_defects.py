@@ -14,7 +14,7 @@ was wrong with fewer than 32 elements in z.
 
 * ``test_jit_grad_of_masked_einsum_max_is_wrong`` documents the defect as a
   strict xfail: when a JAX upgrade fixes it, the test fails — then the
-  workaround in ``oracles.jax_oracle._maxout`` may go.
+  workaround in ``oracles.methods.jax_oracle._maxout`` may go.
 * The jax oracle's maxout is a gather of the winning piece (argmax), whose
   derivative needs no equality test; the tests below hold it to torch and to
   the hand derivations on networks ``jnp.max`` got wrong.
@@ -25,14 +25,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import oracles
-import reference
-from oracles.jax_oracle import ACTIVATIONS as JAX_ACTIVATIONS
-from oracles.problems import NetworkProblem
-from reference import MLP
-from reference.activations import get_activation
-from reference.cases import make_case, min_kink_distance
-from reference.precision import jax_float64
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.oracles.methods.jax_oracle import ACTIVATIONS as JAX_ACTIVATIONS
+from backprop_reference.oracles.engine.problems import NetworkProblem
+from backprop_reference.reference import MLP
+from backprop_reference.reference.activations import get_activation
+from backprop_reference.reference.cases import make_case, min_kink_distance
+from backprop_reference.reference.precision import jax_float64
 from tests.helpers import close
 
 N, n, k = 4, 4, 3  # samples, maxout units, pieces; W is (n, k, 1): one input, so the einsum contracts a length-1 axis
@@ -126,7 +126,7 @@ def test_jax_oracle_on_masked_maxout_agrees_with_torch_and_the_hand_derivations(
     assert min_kink_distance(case) > 0  # differentiable: the exact oracles are judged here
     problem = NetworkProblem(case.mlp, case.params, case.X, case.Y)
     jax_answer = oracles.ORACLES["jax"].answer(problem)  # jax.jit(jax.grad(E)), as every check calls it
-    terms = oracles.network_terms(case.mlp, case.params, case.X, case.Y)
+    terms = oracles.engine.rounding.network_terms(case.mlp, case.params, case.X, case.Y)
     oracles.assert_agree(jax_answer.gradients, oracles.ORACLES["torch"].answer(problem), implementation="jax oracle", terms=terms)
     notations = [name for name in reference.NOTATIONS if reference.can_express(mlp, name)]
     assert notations  # some hand derivation expresses masked maxout

@@ -8,20 +8,9 @@ import os
 import numpy as np
 import pytest
 
-import reference
-from oracles.golden import (
-    FORMAT_VERSION,
-    GoldenConfig,
-    assert_golden,
-    compare_golden,
-    current_versions,
-    golden_inputs,
-    inputs_sha256,
-    load_golden,
-    save_golden,
-    version_differences,
-)
-from reference import MLP
+from backprop_reference import reference
+from backprop_reference.oracles.checks.golden import FORMAT_VERSION, GoldenConfig, assert_golden, compare_golden, current_versions, golden_inputs, inputs_sha256, load_golden, save_golden, version_differences
+from backprop_reference.reference import MLP
 
 PLAIN = GoldenConfig("tanh-softmax", MLP((3, 5, 2), ("tanh", "softmax"), "cross_entropy"), seed=7)
 STRUCTURED = GoldenConfig(

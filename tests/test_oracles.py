@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-import oracles
-import reference
-from oracles import comparison
-from reference import MLP
-from reference.cases import make_case
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.oracles.engine import comparison
+from backprop_reference.reference import MLP
+from backprop_reference.reference.cases import make_case
 
 NET = MLP((4, 5, 3), ("tanh", "softmax"), "cross_entropy")
 
@@ -56,10 +56,10 @@ def test_torch_cuda_request_without_gpu_is_refused():
 def test_tolerance_table_covers_every_oracle_and_dtype_with_reasons():
     for oracle in oracles.ORACLES:
         for dtype in (np.float32, np.float64):
-            tolerance = oracles.tolerance_for(dtype, oracle)
+            tolerance = oracles.engine.tolerances.tolerance_for(dtype, oracle)
             assert 0 < tolerance.limit < 1 and tolerance.floor > 0 and len(tolerance.reason) > 20
-    assert oracles.tolerance_for(np.float64, "jax").limit == 1e-12  # the target
-    assert oracles.tolerance_for(np.float64, "central").limit == 1e-6
+    assert oracles.engine.tolerances.tolerance_for(np.float64, "jax").limit == 1e-12  # the target
+    assert oracles.engine.tolerances.tolerance_for(np.float64, "central").limit == 1e-6
 
 
 def _perturbed(grads, layer, which, index, delta):

@@ -1,4 +1,4 @@
-"""What else a backward pass must satisfy (``oracles.properties``): each property seen
+"""What else a backward pass must satisfy (``oracles.checks.properties``): each property seen
 failing on a deliberately broken backward — with the property, the argument and the
 numbers named — while the values alone may agree, and holding on correct ones."""
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-import oracles
-from testbed import derivatives as cases
-from testbed.layers import LAYERS
+from backprop_reference import oracles
+from backprop_reference.testbed import derivatives as cases
+from backprop_reference.testbed.layers import LAYERS
 
 rng = np.random.default_rng(15)
 X, W, B = rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), rng.standard_normal(2)

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-import oracles
-import reference
-from oracles.registration import RegistrationError, check_activation
-from reference import contrib
-from reference.activations import ACTIVATIONS
-from reference.cases import hidden_activations, valid_pairs
-from reference.losses import LOSSES
-from testbed.strategies import cases, networks
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.oracles.checks.registration import RegistrationError, check_activation
+from backprop_reference.reference import contrib
+from backprop_reference.reference.activations import ACTIVATIONS
+from backprop_reference.reference.cases import hidden_activations, valid_pairs
+from backprop_reference.reference.losses import LOSSES
+from backprop_reference.testbed.strategies import cases, networks
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_registered_activations_in_random_networks(case):
             ours = reference.gradients(case.mlp, case.params, case.X, case.Y, notation=notation)
             oracles.assert_agree(
                 ours, oracles.gradients(case.mlp, case.params, case.X, case.Y, oracle="jax"), implementation=notation, oracle="jax",
-                terms=oracles.network_terms(case.mlp, case.params, case.X, case.Y),
+                terms=oracles.engine.rounding.network_terms(case.mlp, case.params, case.X, case.Y),
             )
 
 

@@ -3,16 +3,16 @@
 import numpy as np
 import pytest
 
-import oracles
-from oracles import jax_oracle
-from reference.activations import ACTIVATIONS
-from reference.cases import valid_pairs
-from reference.losses import LOSSES
-from reference.precision import jax_float64
+from backprop_reference import oracles
+from backprop_reference.oracles.methods import jax_oracle
+from backprop_reference.reference.activations import ACTIVATIONS
+from backprop_reference.reference.cases import valid_pairs
+from backprop_reference.reference.losses import LOSSES
+from backprop_reference.reference.precision import jax_float64
 
 jax = jax_oracle.jax
 jnp = jax_oracle.jnp
-ANALYTIC = oracles.tolerance_for(np.float64, "jax")
+ANALYTIC = oracles.engine.tolerances.tolerance_for(np.float64, "jax")
 
 ELEMENTWISE = [name for name, a in ACTIVATIONS.items() if a.elementwise]
 EXTREMES = np.array([-1e3, -745.0, -50.0, -37.5, -1.0, -1e-300, 0.0, 1e-300, 1.0, 37.5, 50.0, 745.0, 1e3])
@@ -50,7 +50,7 @@ def test_activation_stable_for_large_inputs(name):
 def test_kink_takes_the_left_hand_derivative_as_torch_does(name):
     import torch
 
-    from oracles import torch_oracle
+    from backprop_reference.oracles.methods import torch_oracle
 
     activation = ACTIVATIONS[name]
     assert activation.kinks == (0.0,)

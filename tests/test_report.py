@@ -10,17 +10,17 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-import oracles
-import reference
-from reports.io import write_atomic
-from reports.render.json import schema
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.reports.io import write_atomic
+from backprop_reference.reports.render.json import schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 # The report as `backprop-report` runs in a plain install: Hypothesis (a test
 # extra) is made unimportable first, so a report module that needs it fails here.
-WITHOUT_HYPOTHESIS = "import runpy, sys; sys.modules['hypothesis'] = None; runpy.run_module('reports', run_name='__main__', alter_sys=True)"
+WITHOUT_HYPOTHESIS = "import runpy, sys; sys.modules['hypothesis'] = None; runpy.run_module('backprop_reference.reports', run_name='__main__', alter_sys=True)"
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +51,8 @@ def test_quick_report_writes_three_formats(quick_report):
 def test_an_unwritable_out_is_refused_before_any_work(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    for command in ([sys.executable, "-m", "reports"], [str(Path(sys.executable).parent / "backprop-report")],
-                    [sys.executable, "-m", "reports.bench"]):
+    for command in ([sys.executable, "-m", "backprop_reference.reports"], [str(Path(sys.executable).parent / "backprop-report")],
+                    [sys.executable, "-m", "backprop_reference.reports.bench"]):
         start = time.perf_counter()
         completed = subprocess.run([*command, "--quick", "--out", str(blocker / "out")], cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert completed.returncode == 2, command
@@ -61,8 +61,8 @@ def test_an_unwritable_out_is_refused_before_any_work(tmp_path):
 
 
 def test_help_names_the_command_as_typed():
-    as_module = subprocess.run([sys.executable, "-m", "reports", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert as_module.stdout.startswith("usage: python -m reports [-h]")
+    as_module = subprocess.run([sys.executable, "-m", "backprop_reference.reports", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert as_module.stdout.startswith("usage: python -m backprop_reference.reports [-h]")
     script = subprocess.run([str(Path(sys.executable).parent / "backprop-report"), "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert script.stdout.startswith("usage: backprop-report [-h]")
     assert "default ./backprop-report, in the current folder" in " ".join(script.stdout.split())
@@ -77,7 +77,7 @@ def test_report_json_follows_its_schema_and_covers_the_registries(quick_report):
     assert pairs == {(n, o, d) for n in reference.NOTATIONS for o in oracles.ORACLES for d in ("float64", "float32")}
     for row in document["agreement"]:  # every notation meets networks it can express, and agrees
         assert row["cases"] > 0 and row["failures"] == 0 and row["max_error"] <= row["tolerance"], row
-    from testbed.mutants import MUTANTS
+    from backprop_reference.testbed.mutants import MUTANTS
 
     assert {row["name"] for row in document["mutants"]} == set(MUTANTS)
     assert all(row["detected"] for row in document["mutants"])
@@ -104,7 +104,7 @@ def test_gpu_device_without_gpu_is_a_clear_error(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     completed = subprocess.run(
-        [sys.executable, "-m", "reports", "--quick", "--device", "gpu", "--out", str(tmp_path)],
+        [sys.executable, "-m", "backprop_reference.reports", "--quick", "--device", "gpu", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert completed.returncode == 2
@@ -113,8 +113,8 @@ def test_gpu_device_without_gpu_is_a_clear_error(tmp_path):
 
 
 def test_process_pool_gives_the_same_results_as_one_process():
-    from reports.build import make_executor, run_agreement
-    from reports.sweep import report_cases
+    from backprop_reference.reports.sections.agreement import make_executor, run_agreement
+    from backprop_reference.reports.sweep import report_cases
 
     cases = report_cases(7, scales=(1.0,))[:4]
     with make_executor(1) as one:
@@ -125,7 +125,7 @@ def test_process_pool_gives_the_same_results_as_one_process():
 
 
 def test_report_cases_are_deterministic_for_a_seed():
-    from reports.sweep import report_cases
+    from backprop_reference.reports.sweep import report_cases
 
     first, second = report_cases(7, scales=(1.0,)), report_cases(7, scales=(1.0,))
     assert [str(c.mlp) for c in first] == [str(c.mlp) for c in second]
@@ -147,8 +147,8 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path, monkeypatch):
 
 
 def test_json_never_carries_inf_or_nan():
-    from reports.render.json import render_json
-    from reports.model import Report
+    from backprop_reference.reports.render.json import render_json
+    from backprop_reference.reports.model import Report
 
     text = render_json(Report("t", "s", (), {"schema": 1, "agreement": [{"max_error": float("inf"), "failures": 1}]}))
     assert json.loads(text)["agreement"][0] == {"max_error": None, "failures": 1}
@@ -184,15 +184,15 @@ def test_the_quick_report_renders_in_headless_chromium(quick_report, tmp_path):
 
 
 def test_a_bad_seed_is_refused_by_name_and_leaves_nothing(tmp_path):
-    completed = subprocess.run([sys.executable, "-m", "reports", "--seed", "-1", "--out", str(tmp_path / "out")],
+    completed = subprocess.run([sys.executable, "-m", "backprop_reference.reports", "--seed", "-1", "--out", str(tmp_path / "out")],
                                cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 2 and "argument --seed: must be an integer with 0 ≤ SEED < 2**32" in completed.stderr
     assert not (tmp_path / "out").exists()
 
 
 def test_the_agreement_heatmap_shows_a_failing_notation_above_one():
-    from reports.render.plots import heatmap
-    from reports.sections.agreement import AgreementRow, heatmap_cells, section
+    from backprop_reference.reports.render.plots import heatmap
+    from backprop_reference.reports.sections.agreement import AgreementRow, heatmap_cells, section
 
     rows = [AgreementRow("delta_rule", "jax", "float64", 10, 3e-12, 1e-13, 2, 0, 0, 0, 1e-12),
             AgreementRow("delta_rule", "torch", "float64", 10, 1e-14, 1e-15, 0, 0, 0, 0, 1e-12),

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reports.render.html import is_numeric, render_html, write_html
-from reports.model import Figure, Report, Section, Table
+from backprop_reference.reports.render.html import is_numeric, render_html, write_html
+from backprop_reference.reports.model import Figure, Report, Section, Table
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -6,16 +6,17 @@ import dataclasses
 import numpy as np
 import pytest
 
-import oracles
-import reference
-from oracles.arbitration import arbitrate
-from oracles.comparison import Answer, judge
-from oracles.problems import NetworkProblem
-from oracles.registry import ORACLES
-from oracles.rounding import EPS, network_terms
-from oracles.tolerances import ROUNDING_MULTIPLE, tolerance_for
-from reference import MLP
-from reference.cases import make_case
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.oracles.engine.arbitration import arbitrate
+from backprop_reference.oracles.methods.answer import Answer
+from backprop_reference.oracles.engine.comparison import judge
+from backprop_reference.oracles.engine.problems import NetworkProblem
+from backprop_reference.oracles.methods.registry import ORACLES
+from backprop_reference.oracles.engine.rounding import EPS, network_terms
+from backprop_reference.oracles.engine.tolerances import ROUNDING_MULTIPLE, tolerance_for
+from backprop_reference.reference import MLP
+from backprop_reference.reference.cases import make_case
 
 # Networks where the old rule (1e-12 × max(G, 1)) is wrong in one direction or the other.
 SATURATED = {
@@ -138,7 +139,7 @@ def test_the_message_gives_the_worst_elements_bound():
 def test_compare_takes_the_terms():
     case = _case("silu units at z ≈ −37 (tanh-form cancellation)")
     ours = reference.gradients(case.mlp, case.params, case.X, case.Y, notation="column_vector")
-    terms = oracles.network_terms(case.mlp, case.params, case.X, case.Y)
+    terms = oracles.engine.rounding.network_terms(case.mlp, case.params, case.X, case.Y)
     assert oracles.compare(ours, oracles.answer(case.mlp, case.params, case.X, case.Y, "jax"), implementation="cv", terms=terms).ok
     with pytest.raises(ValueError, match="terms must hold one array per gradient leaf"):
         oracles.compare(ours, oracles.answer(case.mlp, case.params, case.X, case.Y, "jax"), implementation="cv", terms=terms[:-1])
@@ -245,7 +246,7 @@ def test_a_wrong_implementation_is_still_wrong_when_an_oracle_is(wrong_jax):
 
 def test_a_dispute_that_cannot_be_arbitrated_reads_oracles_disagree(monkeypatch):
     monkeypatch.setitem(ORACLES, "jax", _broken("jax", 0, (2,)))
-    monkeypatch.setattr("oracles.checks.MAX_ARBITRATED", 0)
+    monkeypatch.setattr("backprop_reference.oracles.engine.disputes.MAX_ARBITRATED", 0)
     f = lambda x, xp: xp.sum(xp.tanh(x) ** 2)
     g = lambda x: 2 * np.tanh(x) / np.cosh(x) ** 2
     x = np.linspace(-1, 1, 4)
@@ -291,7 +292,7 @@ def test_a_saturated_sigmoid_log_loss_unit_still_catches_a_wrong_gradient(z):
 def test_compare_refuses_terms_that_are_not_finite_and_non_negative(bad):
     case = _case("silu units at z ≈ −37 (tanh-form cancellation)")
     ours = reference.gradients(case.mlp, case.params, case.X, case.Y)
-    terms = oracles.network_terms(case.mlp, case.params, case.X, case.Y)
+    terms = oracles.engine.rounding.network_terms(case.mlp, case.params, case.X, case.Y)
     terms[-1] = np.full_like(terms[-1], bad)
     with pytest.raises(ValueError, match="terms must be finite and non-negative"):
         oracles.compare(ours, oracles.answer(case.mlp, case.params, case.X, case.Y, "jax"), implementation="x", terms=terms)
@@ -299,12 +300,12 @@ def test_compare_refuses_terms_that_are_not_finite_and_non_negative(bad):
         oracles.compare(ours, oracles.answer(case.mlp, case.params, case.X, case.Y, "jax"), implementation="x", terms=[])
 
 
-# --- false alarms found by `make test-thorough` and `python -m reports.false_alarms`, pinned -------------
+# --- false alarms found by `make test-thorough` and `python -m backprop_reference.reports.false_alarms`, pinned -------------
 
 
 def _swept(seed: int, case_seed: int):
-    """The case ``python -m reports.false_alarms --seed seed`` drew with make_case seed ``case_seed``."""
-    from reports.false_alarms import draw_case
+    """The case ``python -m backprop_reference.reports.false_alarms --seed seed`` drew with make_case seed ``case_seed``."""
+    from backprop_reference.reports.false_alarms import draw_case
 
     rng = np.random.default_rng(seed)
     while True:
@@ -330,7 +331,7 @@ def test_gradients_near_the_underflow_threshold_are_not_judged_relatively():
 def test_central_differences_count_the_objectives_own_rounding():
     """maxout/silu/sigmoid + log loss at weight scale 10: E's terms are ~1e3 × E, so central
     differences' error is 14× their old estimate ε·max(|E|, 1)/h; with the objective's terms the
-    element is unresolved by central, not a false alarm (found by python -m reports.false_alarms --seed 1)."""
+    element is unresolved by central, not a false alarm (found by python -m backprop_reference.reports.false_alarms --seed 1)."""
     case = _swept(seed=1, case_seed=1498686612)
     ours = reference.gradients(case.mlp, case.params, case.X, case.Y, notation="row_major_batch")
     verdict = oracles.check_network_gradients(case.mlp, case.params, case.X, case.Y, ours, oracles=tuple(ORACLES))
@@ -339,7 +340,7 @@ def test_central_differences_count_the_objectives_own_rounding():
 
 
 def test_a_framework_disagreement_too_small_for_50_digits_is_arbitrated_at_120():
-    """Found by python -m reports.false_alarms --seed 0: a SiLU output unit at z ≈ −60, where the
+    """Found by python -m backprop_reference.reports.false_alarms --seed 0: a SiLU output unit at z ≈ −60, where the
     complex step's SiLU underflows to 0 and jax and torch give ~4e-23; 50 digits resolve only
     ~1e-27 · |E|, so the element is retried at 120 and the complex step is named wrong."""
     case = _swept(seed=0, case_seed=1055775891)

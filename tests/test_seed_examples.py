@@ -6,12 +6,12 @@ equations, independently of the code under test (see each docstring).
 
 import numpy as np
 
-import oracles
-import reference
-from reference import MLP
-from reference.notations import column_vector, delta_rule
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.reference import MLP
+from backprop_reference.reference.notations import column_vector, delta_rule
 
-TOL = oracles.tolerance_for(np.float64, "jax")
+TOL = oracles.engine.tolerances.tolerance_for(np.float64, "jax")
 
 
 def close(actual, expected):
@@ -71,7 +71,7 @@ def test_seed_003_delta_rule_on_a_2_2_1_network():
 
 
 def test_seed_003_uses_o_minus_y_only_where_exact():
-    from reference.shortcuts import O_MINUS_Y
+    from backprop_reference.reference.shortcuts import O_MINUS_Y
 
     one_hot, soft = np.array([0.0, 1.0, 0.0]), np.array([0.2, 0.3, 0.4])
     assert O_MINUS_Y.applies("softmax", "cross_entropy", one_hot)

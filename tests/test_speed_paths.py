@@ -1,6 +1,6 @@
 """The checks' fast paths for large functions: f evaluated at many stencil points per call
-(``oracles.numerical.mapped``), and the sampled check above the elementwise limit
-(``oracles.sampled``).  Each is shown to give the loop's answers, to catch a wrong
+(``oracles.methods.numerical.mapped``), and the sampled check above the elementwise limit
+(``oracles.engine.sampling``).  Each is shown to give the loop's answers, to catch a wrong
 gradient, and to step aside (saying why) where it cannot apply."""
 
 import io
@@ -9,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-import oracles
-from oracles import numerical, problems, sampled
-from oracles.numerical import mapped
-from oracles.problems import FunctionProblem
+from backprop_reference import oracles
+from backprop_reference.oracles.methods import numerical
+from backprop_reference.oracles.engine import problems, sampling as sampled
+from backprop_reference.oracles.methods.numerical import mapped
+from backprop_reference.oracles.engine.problems import FunctionProblem
 
 rng = np.random.default_rng(11)
 X = rng.standard_normal((30, 40))  # 1,200 elements: 4,800 central-difference points, above MAPPED_MIN_EVALUATIONS
@@ -277,7 +278,7 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_is_shown_on_a_terminal_only(monkeypatch):
-    from oracles import progress
+    from backprop_reference.oracles.methods import progress
 
     monkeypatch.setattr(progress, "DELAY_S", 0.0)
     log = io.StringIO()

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from reports.sections import speed as speed_section
-from reports.bench import hand_derived
-from reports.bench.hand_derived import SpeedRow
+from backprop_reference.reports.sections import speed as speed_section
+from backprop_reference.reports.bench import hand_derived
+from backprop_reference.reports.bench.hand_derived import SpeedRow
 
 NET = "784-512-512-10"
 
@@ -85,7 +85,7 @@ def test_unreadable_or_old_bench_json_is_refused_naming_the_file(tmp_path):
 def test_section_shows_the_targets_and_the_numerical_oracles(tmp_path):
     from dataclasses import asdict
 
-    from reports.bench import numerical
+    from backprop_reference.reports.bench import numerical
 
     rows = [row("row_major_batch", "numpy", "gradient", 0.040), row("row_major_batch", "numpy", "forward", 0.015),
             row("jax.jit(jax.grad)", "jax", "gradient", 0.036)]
@@ -96,7 +96,7 @@ def test_section_shows_the_targets_and_the_numerical_oracles(tmp_path):
     ]
     bounds = [numerical.BoundRow("central", 557973504, 1.66, 0.93, 2, 0.46, 1.5, "")]
     growth = [numerical.GrowthRow("central", "width", "net", 16, 2, 714, 32, 0.01, 0.02, 2)]
-    from reports.bench import checkers, public_api
+    from backprop_reference.reports.bench import checkers, public_api
 
     api = [public_api.ApiRow("tanh", "784-512-512-10", "float64", 0.030, 0.024, 1.25, 7, 0.025, 0.022, ""),
            public_api.ApiRow("relu", "784-512-512-10", "float64", 0.020, 0.024, 0.83, 7, 0.019, 0.021, "")]
@@ -141,11 +141,11 @@ def test_section_shows_the_targets_and_the_numerical_oracles(tmp_path):
 def test_every_benchmarked_cpu_method_runs_and_the_gradients_agree():
     """The calls ``make bench`` times, once each on a small network (no timing):
     each runs, and every hand-derived gradient it times is the notation's gradient."""
-    import oracles
-    from reference import MLP
-    from reference.array_api import to_numpy
-    from reference.cases import make_case
-    from reference.precision import jax_float64
+    from backprop_reference import oracles
+    from backprop_reference.reference import MLP
+    from backprop_reference.reference.array_api import to_numpy
+    from backprop_reference.reference.cases import make_case
+    from backprop_reference.reference.precision import jax_float64
 
     mlp = MLP((5, 4, 4, 3), ("tanh", "tanh", "softmax"), "cross_entropy")
     case = make_case(mlp, 0, 1.0, 6)
@@ -164,10 +164,10 @@ def test_every_benchmarked_cpu_method_runs_and_the_gradients_agree():
 def test_the_public_api_benchmark_compares_like_with_like():
     """``make bench``'s torch.autograd script computes the same gradient as ours, for every
     hidden activation it times (no timing here)."""
-    import reference
-    from reference import MLP
-    from reference.cases import make_case
-    from reports.bench import public_api
+    from backprop_reference import reference
+    from backprop_reference.reference import MLP
+    from backprop_reference.reference.cases import make_case
+    from backprop_reference.reports.bench import public_api
 
     assert set(public_api.hidden_activations()) <= set(public_api.TORCH_FORMS)
     for name in public_api.hidden_activations():
@@ -181,8 +181,8 @@ def test_the_public_api_benchmark_compares_like_with_like():
 
 def test_the_peer_checkers_are_handed_the_claimed_derivative():
     """Each peer in the checkers' benchmark accepts a correct layer and rejects its slip."""
-    from reports.bench import checkers
-    from testbed.layers import LAYERS
+    from backprop_reference.reports.bench import checkers
+    from backprop_reference.testbed.layers import LAYERS
 
     layer = LAYERS["affine"]
     args = layer.inputs(0)

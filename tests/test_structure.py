@@ -14,28 +14,41 @@ import numpy as np
 import pytest
 import torch
 
-import oracles
-import reference
-from reference import fast
-from reference.array_api import to_numpy
-from reference.cases import make_case
-from reference.precision import jax_float64, torch_full_precision
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.reference import fast
+from backprop_reference.reference.array_api import to_numpy
+from backprop_reference.reference.cases import make_case
+from backprop_reference.reference.precision import jax_float64, torch_full_precision
 
 ROOT = Path(__file__).resolve().parents[1]
+NAME = "backprop_reference"  # the one import name; the repository's folders are its sub-packages (pyproject.toml)
 PACKAGES = ("reference", "oracles", "testbed", "reports")
-# What each layer may import from the project: the model nothing above it, the
-# machinery the model, the test bed the model, the report all of them.
+# The layers, bottom first, and what each may import from the project: the model
+# nothing above it; the checker's oracles the model, its engine the oracles, its
+# entry points the engine; the test bed the model; the report all of them.
 MAY_IMPORT = {
     "reference": {"reference"},
-    "oracles": {"reference", "oracles"},
+    "oracles.methods": {"reference", "oracles.methods"},
+    "oracles.engine": {"reference", "oracles.methods", "oracles.engine"},
+    "oracles.checks": {"reference", "oracles.methods", "oracles.engine", "oracles.checks"},
+    "oracles": {"reference", "oracles.methods", "oracles.engine", "oracles.checks", "oracles"},
     "testbed": {"reference", "testbed"},
-    "reports": {"reference", "oracles", "testbed", "reports"},
+    "reports": {"reference", "oracles.methods", "oracles.engine", "oracles.checks", "oracles", "testbed", "reports"},
 }
 
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    return ".".join((NAME, *(parts[:-1] if parts[-1] == "__init__" else parts)))
+
+
+def layer(module: str) -> str:
+    """The layer of a project module: ``oracles.engine`` for ``backprop_reference.oracles.engine.judge``,
+    ``reference`` for ``backprop_reference.reference.mlp``."""
+    parts = module.split(".")[1:]
+    name = ".".join(parts[:2])
+    return name if name in MAY_IMPORT else parts[0]
 
 
 MODULES = {_module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
@@ -53,7 +66,19 @@ def _imports(path: Path) -> set[str]:
             names = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in MODULES else node.module for alias in node.names]
         else:
             continue
-        found |= {name for name in names if name.split(".")[0] in PACKAGES}
+        found |= {name for name in names if name.split(".")[0] == NAME}
+    return found
+
+
+def _old_names(path: Path) -> set[str]:
+    """Imports of the project by a name it no longer has (``import oracles``,
+    ``from reports.cli import main``) and relative imports: a module is named one way, by its full name."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] in PACKAGES}
+        elif isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in PACKAGES):
+            found.add("." * node.level + (node.module or ""))
     return found
 
 
@@ -62,9 +87,27 @@ GRAPH = {module: _imports(path) - {module} for module, path in MODULES.items()}
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_layers_import_downward_only(module):
-    layer = module.split(".")[0]
-    upward = sorted(name for name in GRAPH[module] if name.split(".")[0] not in MAY_IMPORT[layer])
-    assert not upward, f"{module} ({layer}) imports {upward}"
+    own = layer(module)
+    upward = sorted(name for name in GRAPH[module] if layer(name) not in MAY_IMPORT[own])
+    assert not upward, f"{module} ({own}) imports {upward}"
+
+
+SOURCES = sorted(
+    p for folder in (*PACKAGES, "tests", "examples", "docs") if (ROOT / folder).is_dir() for p in (ROOT / folder).rglob("*.py")
+)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_nothing_imports_the_old_top_level_names(path):
+    """One import name: the folders are sub-packages of backprop_reference, never packages of their own."""
+    assert not _old_names(path), f"{path.relative_to(ROOT)} imports {sorted(_old_names(path))}"
+
+
+def test_the_checker_is_split_into_its_layers():
+    """No flat checker left: every module of ``oracles`` but its table of contents lives in one of its three sub-packages."""
+    checker = [m for m in MODULES if m.startswith(f"{NAME}.oracles.")]
+    assert sorted(m for m in checker if layer(m) == "oracles") == []
+    assert {layer(m) for m in checker} == {"oracles.methods", "oracles.engine", "oracles.checks"}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -104,8 +147,13 @@ def test_the_import_graph_has_no_cycle():
 def test_a_planted_upward_import_and_cycle_are_found(tmp_path):
     """The two checks above catch what they look for."""
     planted = tmp_path / "m.py"
-    planted.write_text("def f():\n    from oracles.checks import check_gradient\n    from reference import fast\n")
-    assert _imports(planted) == {"oracles.checks", "reference.fast"}
+    planted.write_text(
+        "def f():\n    from backprop_reference.oracles.engine.judge import judge_problem\n"
+        "    from backprop_reference.reference import fast\n    import oracles\n    from reports.cli import main\n    from . import x\n"
+    )
+    assert _imports(planted) == {"backprop_reference.oracles.engine.judge", "backprop_reference.reference.fast"}
+    assert _old_names(planted) == {"oracles", "reports.cli", "."}
+    assert layer("backprop_reference.oracles.engine.judge") not in MAY_IMPORT["oracles.methods"]  # an upward import is seen
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
@@ -114,12 +162,13 @@ def test_every_report_module_imports_without_hypothesis():
     """Hypothesis is a test extra: ``backprop-report`` must work in a plain install."""
     script = (
         "import sys; sys.modules['hypothesis'] = None\n"
-        "import importlib, pkgutil, reports\n"
-        "for m in pkgutil.walk_packages(reports.__path__, 'reports.'):\n"
+        "import importlib, pkgutil\n"
+        "from backprop_reference import reports\n"
+        "for m in pkgutil.walk_packages(reports.__path__, 'backprop_reference.reports.'):\n"
         "    importlib.import_module(m.name)\n"
-        "import testbed.mutants\n"
+        "import backprop_reference.testbed.mutants\n"
         "try:\n"
-        "    import testbed.strategies\n"
+        "    import backprop_reference.testbed.strategies\n"
         "except ImportError:\n"
         "    print('strategies need hypothesis')\n"
     )
@@ -130,7 +179,7 @@ def test_every_report_module_imports_without_hypothesis():
 
 def test_importing_the_packages_loads_no_framework():
     """JAX and torch take seconds to import: the framework oracles load them on first use."""
-    script = "import sys, oracles, reference, testbed.mutants; print(sorted(m for m in ('jax', 'torch') if m in sys.modules))"
+    script = "import sys, backprop_reference.oracles, backprop_reference.reference, backprop_reference.testbed.mutants; print(sorted(m for m in ('jax', 'torch') if m in sys.modules))"
     completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[]"
@@ -227,7 +276,7 @@ CALLS = {
     "check_vjp": lambda tmp: lambda: oracles.check_vjp(lambda x, xp: xp.tanh(x), lambda c, x: c * (1 - np.tanh(x) ** 2), np.linspace(-1, 1, 4)),
     "check_jvp": lambda tmp: lambda: oracles.check_jvp(lambda x, xp: xp.tanh(x), lambda t, x: t * (1 - np.tanh(x) ** 2), np.linspace(-1, 1, 4)),
     "check_jacobian": lambda tmp: lambda: oracles.check_jacobian(lambda x, xp: xp.tanh(x), lambda x: np.diag(1 - np.tanh(x) ** 2), np.linspace(-1, 1, 3)),
-    "check_hvp": lambda tmp: lambda: oracles.check_hvp(lambda x, xp: xp.sum(xp.sin(x)), lambda x, v: -np.sin(x) * v, np.linspace(-1, 1, 3)),
+    "check_hvp": lambda tmp: lambda: oracles.check_hvp(lambda x, xp: xp.sum(xp.sin(x)), lambda v, x: -np.sin(x) * v, np.linspace(-1, 1, 3)),
     "check_layer": lambda tmp: lambda: oracles.check_layer(lambda x: (np.tanh(x), np.tanh(x)), lambda d, y: d * (1 - y * y), np.linspace(-1, 1, 4)),
     "check_torch_function": lambda tmp: lambda: oracles.check_torch_function(_Square, torch.linspace(-1, 1, 4)),
     "check_custom_vjp": lambda tmp: lambda: oracles.check_custom_vjp(_cube(), np.linspace(-1, 1, 4)),
@@ -268,3 +317,30 @@ def test_the_precision_contexts_set_full_precision_inside():
         assert (backends.cuda.matmul.fp32_precision, backends.cudnn.conv.fp32_precision) == ("ieee", "ieee")
     with jax_float64():
         assert jax.config.jax_enable_x64 and jax.config.jax_default_matmul_precision == "highest"
+
+
+# --- the problem interface ------------------------------------------------------------------
+
+
+def test_every_problem_implements_the_written_interface():
+    """The engine's four problems satisfy ``Problem`` and their mode's protocol; the engine and the
+    oracles call the interface, never branching on a problem's class or probing it with getattr."""
+    from backprop_reference.oracles.engine.problems import FunctionProblem, JacobianProblem, NetworkProblem, TangentProblem
+    from backprop_reference.oracles.methods.problem import ColumnsProblem, GradientProblem, Problem, TangentLineProblem
+
+    x = np.linspace(-1.0, 1.0, 3)
+    function = FunctionProblem(lambda x, xp: xp.sum(xp.sin(x)), (x,), ["x"], (0,))
+    tangent = TangentProblem(lambda x, xp: xp.sin(x), (x,), ["x"], (0,), [np.ones(3)], np.sin(x))
+    jacobian = JacobianProblem(lambda x, xp: xp.sin(x), (x,), ["x"], (0,), np.sin(x))
+    network = NetworkProblem(NET, CASE.params, CASE.X, CASE.Y)
+    for problem, mode in ((function, GradientProblem), (network, GradientProblem), (tangent, TangentLineProblem), (jacobian, ColumnsProblem)):
+        assert isinstance(problem, Problem) and isinstance(problem, mode), type(problem).__name__
+    assert not isinstance(object(), Problem)
+    engine = [p for m, p in MODULES.items() if layer(m) in ("oracles.engine", "oracles.methods") and not m.endswith(".problems")]
+    for path in engine:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("isinstance", "getattr") and node.args:
+                target = node.args[1] if node.func.id == "isinstance" else node.args[0]
+                named = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+                assert not named & {"FunctionProblem", "TangentProblem", "JacobianProblem", "NetworkProblem"}, f"{path.name}:{node.lineno}"
+                assert not (node.func.id == "getattr" and named & {"problem"}), f"{path.name}:{node.lineno} probes the problem"

@@ -1,4 +1,4 @@
-"""The Taylor remainder test (``oracles.taylor``): order 2 for every right
+"""The Taylor remainder test (``oracles.checks.taylor``): order 2 for every right
 gradient, order 1 for every wrong one, whatever its size.
 
 * every notation's gradients on small tanh/sigmoid/softmax networks, at
@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import oracles
-import reference
-from oracles import TaylorResult, taylor_network, taylor_test
-from oracles.taylor import FIT_POINTS, NONLINEAR, ORDER_TOLERANCE, gaussian_direction
-from reference import MLP
-from reference.cases import Case, derivative_is_finite, make_case
-from testbed.mutants import MUTANTS, PROBE_NETWORKS, unmutated_gradients
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.oracles import TaylorResult, taylor_network, taylor_test
+from backprop_reference.oracles.checks.taylor import FIT_POINTS, NONLINEAR, ORDER_TOLERANCE, gaussian_direction
+from backprop_reference.reference import MLP
+from backprop_reference.reference.cases import Case, derivative_is_finite, make_case
+from backprop_reference.testbed.mutants import MUTANTS, PROBE_NETWORKS, unmutated_gradients
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -333,16 +333,16 @@ def test_the_public_names():
 def test_report_section_shows_every_notation_at_two_and_the_bug_at_one():
     import jsonschema
 
-    from reports.render.json import schema
-    from reports.sections import taylor as section
-    from reports.sweep import report_cases
+    from backprop_reference.reports.render.json import schema
+    from backprop_reference.reports.sections import taylor as section
+    from backprop_reference.reports.sweep import report_cases
 
     curves = section.compute(report_cases(0, scales=(1.0,)))
     rows = [c.row for c in curves]
     assert [r.gradient for r in rows] == [*reference.NOTATIONS, section.BUG]
     assert all(r.as_expected for r in rows), [r.message for r in rows if not r.as_expected]
     assert len({r.network for r in rows if r.kind == "notation"}) == 1  # one shared network
-    from reports.render import plots
+    from backprop_reference.reports.render import plots
 
     rendered = section.section(curves, plots.taylor(curves))
     assert rendered.key == "taylor" and len(rendered.tables[0].rows) == len(rows) and not any(rendered.tables[0].marks)
@@ -351,7 +351,7 @@ def test_report_section_shows_every_notation_at_two_and_the_bug_at_one():
 
 
 def test_report_section_says_when_a_notation_has_no_case():
-    from reports.sections import taylor as section
+    from backprop_reference.reports.sections import taylor as section
 
     with_bias = [make_case(MLP((3, 4, 2), ("tanh", "sigmoid"), "squared_error"), seed=0, scale=1.0, batch=3)]
     chosen = section.choose_cases(with_bias)

@@ -13,13 +13,13 @@ import pytest
 import torch
 from matplotlib import image as mpimg
 
-import oracles
-import reference
-from reference import fast
-from reports.render import plots
-from reports.sections import timing
-from reports.sections.environment import timing_notes
-from reports.model import Figure, Section, Table
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.reference import fast
+from backprop_reference.reports.render import plots
+from backprop_reference.reports.sections import timing
+from backprop_reference.reports.sections.environment import timing_notes
+from backprop_reference.reports.model import Figure, Section, Table
 
 
 @pytest.fixture(scope="module")

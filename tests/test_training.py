@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-import reference
-from oracles import torch_training
-from reference import MLP, training
-from reference.worked_examples import seed_003_network
+from backprop_reference import reference
+from backprop_reference.oracles.methods import torch_training
+from backprop_reference.reference import MLP, training
+from backprop_reference.reference.worked_examples import seed_003_network
 
 TRAJECTORY_TOLERANCE = 1e-10  # the target for float64 loss trajectories (relative to max(1, |loss|))
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 
-import oracles
-import reference
-from testbed.strategies import cases
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.testbed.strategies import cases
 
 LR = 0.1
 
@@ -47,7 +47,7 @@ def test_document_step_equals_canonical_step(notation, case):
     assume(all(np.all(np.isfinite(a)) and np.max(np.abs(a)) < 1e6 for pair in expected for a in pair if a is not None))
     ours = reference.sgd_step(case.mlp, case.params, case.X, case.Y, LR, notation=notation)
     # Each updated element θ − lr g may differ by lr times g's rounding bound plus the rounding of θ − lr g.
-    B = oracles.network_terms(case.mlp, case.params, case.X, case.Y)
+    B = oracles.engine.rounding.network_terms(case.mlp, case.params, case.X, case.Y)
     flat = [a for pair in case.params for a in pair if a is not None]
     grads = [a for pair in reference.gradients(case.mlp, case.params, case.X, case.Y, notation=notation) for a in pair if a is not None]
     terms = [LR * b + np.abs(theta) + LR * np.abs(g) for b, theta, g in zip(B, flat, grads)]

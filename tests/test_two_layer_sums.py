@@ -10,12 +10,12 @@ go unnoticed.
 import numpy as np
 import pytest
 
-import oracles
+from backprop_reference import oracles
 from tests.helpers import TOL, check_structure, close  # noqa: F401
-import reference
-from reference import MLP
-from reference.notations import two_layer_sums
-from reference.cases import derivative_is_finite, make_case
+from backprop_reference import reference
+from backprop_reference.reference import MLP
+from backprop_reference.reference.notations import two_layer_sums
+from backprop_reference.reference.cases import derivative_is_finite, make_case
 
 ORACLE_NAMES = tuple(oracles.ORACLES)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import oracles
-from oracles.declared import Check, collected, declare
+from backprop_reference import oracles
+from backprop_reference.oracles.checks.declared import Check, collected, declare
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = Path(sys.executable).parent / "backprop-check"
@@ -50,7 +50,7 @@ def _module(folder: Path, text: str, name: str = "my_checks") -> Path:
 
 PASSING = """
     import numpy as np
-    import oracles
+    from backprop_reference import oracles
 
     @oracles.declare
     def sine():
@@ -61,7 +61,7 @@ PASSING = """
 def test_backprop_check_runs_without_the_test_extra(tmp_path):
     """A plain install has no Hypothesis: the command must not need it (plots and all)."""
     blocked = ("import runpy, sys; sys.modules['hypothesis'] = None; sys.argv[0] = 'backprop-check'; "
-               "runpy.run_module('reports.check_cli', run_name='__main__', alter_sys=True)")
+               "runpy.run_module('backprop_reference.reports.check_cli', run_name='__main__', alter_sys=True)")
     completed = subprocess.run([sys.executable, "-c", blocked, "examples/gradient_checks.py", "--out", str(tmp_path), "--quiet"],
                                cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 1, completed.stderr  # the slip, not an import error
@@ -80,7 +80,7 @@ def test_a_passing_module_by_name_exits_0_and_quiet_prints_nothing(tmp_path):
 def test_an_unwritable_output_is_exit_2_before_any_check_runs(tmp_path):
     marker = tmp_path / "ran"
     _module(tmp_path, f"""
-        import oracles
+        from backprop_reference import oracles
         from pathlib import Path
 
         @oracles.declare
@@ -104,7 +104,7 @@ def test_an_unwritable_output_is_exit_2_before_any_check_runs(tmp_path):
         ("import numpy\n", "declares no checks"),
         ("raise RuntimeError('broken at import')\n", "could not be imported: RuntimeError: broken at import"),
         ("CHECKS = [('not', 'a check')]\n", "my_checks.CHECKS[0] must be a (function, derivative, inputs) tuple or an oracles.Check"),
-        ("import oracles\nCHECKS = [oracles.Check('a', oracles.check_gradient), oracles.Check('a', oracles.check_gradient)]\n",
+        ("from backprop_reference import oracles\nCHECKS = [oracles.Check('a', oracles.check_gradient), oracles.Check('a', oracles.check_gradient)]\n",
          "declares checks with the same name: 'a'"),
     ],
 )
@@ -122,7 +122,7 @@ def test_help_names_the_command_as_typed():
 
 def test_a_check_that_raises_is_reported_and_fails(tmp_path):
     _module(tmp_path, """
-        import oracles
+        from backprop_reference import oracles
 
         @oracles.declare
         def broken():
@@ -185,7 +185,8 @@ def test_the_html_report_renders_in_headless_chromium(tmp_path):
 
 
 def _readme_snippet() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The pytest file of the manual's page on the plugin (docs/pytest-plugin.md), verbatim."""
+    text = (ROOT / "docs" / "pytest-plugin.md").read_text(encoding="utf-8")
     return text.split("<!-- pytest-snippet -->\n```python\n", 1)[1].split("```", 1)[0]
 
 
@@ -208,7 +209,7 @@ def test_a_marked_test_fails_with_the_verdicts_message(tmp_path):
     (tmp_path / "test_slip.py").write_text(textwrap.dedent("""
         import numpy as np
         import pytest
-        import oracles
+        from backprop_reference import oracles
 
         @pytest.mark.gradient_check
         def test_cosine_with_a_sign_slip():
@@ -246,7 +247,7 @@ def test_a_pytest_file_is_a_target_too(tmp_path):
     (tmp_path / "test_slip.py").write_text(textwrap.dedent("""
         import numpy as np
         import pytest
-        import oracles
+        from backprop_reference import oracles
 
         @pytest.mark.gradient_check
         def test_cosine_with_a_sign_slip():
@@ -272,7 +273,7 @@ def test_marked_tests_that_raise_or_return_nothing_are_error_rows(tmp_path):
     (tmp_path / "test_mixed.py").write_text(textwrap.dedent("""
         import numpy as np
         import pytest
-        import oracles
+        from backprop_reference import oracles
 
         @pytest.mark.gradient_check
         def test_right():
@@ -317,7 +318,7 @@ def test_progress_counts_each_check_as_it_finishes(tmp_path):
 def test_collected_checks_are_the_modules_own(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     _module(tmp_path, PASSING, name="shared_checks")
-    _module(tmp_path, "from shared_checks import sine\nimport oracles\n\n@oracles.declare\ndef mine():\n    return sine()\n", name="my_suite")
+    _module(tmp_path, "from shared_checks import sine\nfrom backprop_reference import oracles\n\n@oracles.declare\ndef mine():\n    return sine()\n", name="my_suite")
     import my_suite
 
     assert [d.name for d in collected(my_suite)] == ["mine"]
@@ -330,7 +331,7 @@ def test_collected_checks_are_the_modules_own(tmp_path, monkeypatch):
 def test_narrowed_strategies_refuse_what_they_cannot_draw():
     from hypothesis import given, settings
 
-    from testbed.strategies import networks
+    from backprop_reference.testbed.strategies import networks
 
     def drawn(strategy, check=lambda mlp: None):
         @settings(max_examples=5, derandomize=True, database=None)
@@ -359,7 +360,7 @@ def test_a_target_file_never_replaces_a_module_in_use(tmp_path):
 
 
 def test_the_taylor_test_of_a_declared_check_shows_a_wrong_derivative():
-    from reports.user_report import build, run
+    from backprop_reference.reports.user_report import build, run
 
     module = type(sys)("m")
     x = np.linspace(-1.0, 1.0, 9)

@@ -5,9 +5,9 @@ import re
 import numpy as np
 import pytest
 
-import oracles
-import reference
-from reference import MLP
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.reference import MLP
 
 GOOD = MLP((3, 4, 2), ("tanh", "sigmoid"), "squared_error")
 
@@ -195,7 +195,7 @@ def test_every_notation_can_be_asked_beforehand():
 
 
 def test_notation_that_cannot_express_says_so(monkeypatch):
-    from reference import notations
+    from backprop_reference.reference import notations
 
     narrow = notations.Notation(
         "one_hidden_only", "test", "accepts only one hidden layer",

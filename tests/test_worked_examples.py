@@ -10,12 +10,12 @@ pins the computed set so that any change in a verdict is noticed.
 import numpy as np
 import pytest
 
-import oracles
-import reference
-from reference import seed_004_example
-from reference.worked_examples import all_rows, seed_003_network, seed_004_network
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.reference import seed_004_example
+from backprop_reference.reference.worked_examples import all_rows, seed_003_network, seed_004_network
 
-ANALYTIC = oracles.tolerance_for(np.float64, "jax")
+ANALYTIC = oracles.engine.tolerances.tolerance_for(np.float64, "jax")
 
 
 def output(mlp, params, X):

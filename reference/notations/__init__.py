@@ -15,9 +15,9 @@ from typing import Callable
 
 import numpy as np
 
-from reference.mlp import MLP, Params
-from reference.notations import augmented_bias, column_vector, delta_rule, row_major_batch, two_layer_sums
-from reference.validation import check_network_inputs
+from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.notations import augmented_bias, column_vector, delta_rule, row_major_batch, two_layer_sums
+from backprop_reference.reference.validation import check_network_inputs
 
 Array = np.ndarray
 

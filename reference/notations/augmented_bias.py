@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.mlp import MLP, Params
+from backprop_reference.reference.mlp import MLP, Params
 
 Array = np.ndarray
 

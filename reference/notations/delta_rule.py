@@ -47,9 +47,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.array_api import mask_like, namespace
-from reference.mlp import MLP, Params
-from reference.shortcuts import O_MINUS_Y
+from backprop_reference.reference.array_api import mask_like, namespace
+from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.shortcuts import O_MINUS_Y
 
 Array = np.ndarray
 

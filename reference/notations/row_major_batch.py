@@ -71,8 +71,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.array_api import contiguous_copy, mask_like, namespace
-from reference.mlp import MLP, Params
+from backprop_reference.reference.array_api import contiguous_copy, mask_like, namespace
+from backprop_reference.reference.mlp import MLP, Params
 
 Array = np.ndarray  # or a torch / CuPy / jax array: see "Any array library" above
 

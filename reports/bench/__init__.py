@@ -6,7 +6,7 @@
 * ``numerical`` — the batched numerical oracles on a 26,122-parameter
   network, and how their cost grows with parameter count and depth.
 
-``python -m reports.bench`` pins the thread counts (``threads``), prints the
+``python -m backprop_reference.reports.bench`` pins the thread counts (``threads``), prints the
 tables and writes ``bench.json`` (atomically), which the report's Speed
 section reads.
 """

@@ -31,9 +31,9 @@ import numpy as np
 import torch
 from jax.test_util import check_grads
 
-import oracles
-from reference.precision import jax_float64
-from testbed.layers import LAYERS
+from backprop_reference import oracles
+from backprop_reference.reference.precision import jax_float64
+from backprop_reference.testbed.layers import LAYERS
 
 CHECKERS = ("oracles (default)", "gradcheck (slow)", "gradcheck (fast)", "jax check_grads")
 SIZES = (6_000, 60_000)

@@ -1,4 +1,4 @@
-"""``python -m reports.bench`` (``make bench``): measure, print, write bench.json.
+"""``python -m backprop_reference.reports.bench`` (``make bench``): measure, print, write bench.json.
 
 The thread counts are pinned (``threads.pin``) before anything is computed:
 JAX sizes its CPU pool from the affinity mask when its backend starts, at the
@@ -17,18 +17,18 @@ from pathlib import Path
 import torch
 from tabulate import tabulate
 
-from reports.bench import checkers, hand_derived, numerical, public_api, threads
-from reports.cli import positive_int
-from reports.io import unwritable, write_atomic, write_bytes_atomic
-from reports.render import plots
-from reports.sections import environment, speed
+from backprop_reference.reports.bench import checkers, hand_derived, numerical, public_api, threads
+from backprop_reference.reports.cli import positive_int
+from backprop_reference.reports.io import unwritable, write_atomic, write_bytes_atomic
+from backprop_reference.reports.render import plots
+from backprop_reference.reports.sections import environment, speed
 
 DEFAULT_OUT = Path("backprop-report")  # beside the report, in the current folder: `make report` shows the figures
 BENCH_SCHEMA = 2
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m reports.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m backprop_reference.reports.bench", description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for bench.json and the plot (default {DEFAULT_OUT})")
     parser.add_argument("--quick", action="store_true", help="smaller networks and sizes, fewer rounds (a few minutes)")
     parser.add_argument("--threads", type=positive_int, default=environment.usable_cores(), help="threads for every library (default: the usable cores)")

@@ -34,13 +34,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from oracles import jax_oracle, torch_oracle
-from oracles.problems import NetworkProblem
-from reference import fast
-from reference.cases import make_case
-from reference.mlp import MLP
-from reference.precision import jax_float64, torch_full_precision
-from reports import clock
+from backprop_reference.oracles.methods import jax_oracle, torch_oracle
+from backprop_reference.oracles.engine.problems import NetworkProblem
+from backprop_reference.reference import fast
+from backprop_reference.reference.cases import make_case
+from backprop_reference.reference.mlp import MLP
+from backprop_reference.reference.precision import jax_float64, torch_full_precision
+from backprop_reference.reports import clock
 
 NETWORKS = ((784, 512, 512, 10), (1024, 2048, 2048, 10))
 QUICK_NETWORKS = ((784, 512, 512, 10),)

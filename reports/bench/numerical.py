@@ -38,13 +38,13 @@ from typing import Callable
 
 import numpy as np
 
-from oracles import numerical
-from oracles.numerical import network_batches
-from oracles.numerical.complex_safe import COMPLEX_SAFE
-from oracles.problems import NetworkProblem
-from reference import MLP
-from reference.cases import make_case
-from reports import clock
+from backprop_reference.oracles.methods import numerical
+from backprop_reference.oracles.methods.numerical import network_batches
+from backprop_reference.oracles.methods.numerical.complex_safe import COMPLEX_SAFE
+from backprop_reference.oracles.engine.problems import NetworkProblem
+from backprop_reference.reference import MLP
+from backprop_reference.reference.cases import make_case
+from backprop_reference.reports import clock
 
 TARGET = MLP((64, 128, 128, 10), ("tanh", "tanh", "softmax"), "cross_entropy")
 TARGET_BATCH = 128
@@ -226,7 +226,7 @@ ACTIVATION_TARGET = 0.05  # batched ÷ plain loop, with any registered activatio
 def activation_rows(quick: bool = False) -> list[ActivationRow]:
     """Central differences over every parameter of the target's shape with each
     registered hidden activation (both hidden layers), batched against the plain loop."""
-    from reports.bench.public_api import hidden_activations
+    from backprop_reference.reports.bench.public_api import hidden_activations
 
     sample = 30 if quick else 120
     batch = 32 if quick else TARGET_BATCH

@@ -22,13 +22,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-import reference
-from reference import fast
-from reference.activations import ACTIVATIONS
-from reference.cases import make_case
-from reference.mlp import MLP
-from reports import clock
-from reports.bench.hand_derived import matrix_products
+from backprop_reference import reference
+from backprop_reference.reference import fast
+from backprop_reference.reference.activations import ACTIVATIONS
+from backprop_reference.reference.cases import make_case
+from backprop_reference.reference.mlp import MLP
+from backprop_reference.reports import clock
+from backprop_reference.reports.bench.hand_derived import matrix_products
 
 SIZES = (784, 512, 512, 10)
 QUICK_SIZES = (256, 256, 256, 10)

@@ -17,7 +17,7 @@ import os
 import threadpoolctl
 import torch
 
-from reports.sections.environment import usable_cores
+from backprop_reference.reports.sections.environment import usable_cores
 
 
 def pin(threads: int) -> None:

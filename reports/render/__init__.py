@@ -8,10 +8,10 @@ from pathlib import Path
 def write_report(report, out: Path) -> None:
     """Every file of ``report`` into ``out``: its figures (PNG), report.json, report.html and
     report.md, each written atomically, all rendered before the first is written."""
-    from reports.io import write_atomic, write_bytes_atomic
-    from reports.render.html import render_html
-    from reports.render.json import render_json
-    from reports.render.markdown import render_markdown
+    from backprop_reference.reports.io import write_atomic, write_bytes_atomic
+    from backprop_reference.reports.render.html import render_html
+    from backprop_reference.reports.render.json import render_json
+    from backprop_reference.reports.render.markdown import render_markdown
 
     texts = {"report.json": render_json(report), "report.html": render_html(report), "report.md": render_markdown(report)}
     for section in report.sections:

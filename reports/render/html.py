@@ -17,8 +17,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from reports.io import write_atomic
-from reports.model import Figure, Report, Table
+from backprop_reference.reports.io import write_atomic
+from backprop_reference.reports.model import Figure, Report, Table
 
 __all__ = ["render_html", "write_html"]
 

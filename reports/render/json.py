@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from reports.model import Report
+from backprop_reference.reports.model import Report
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "report.schema.json"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from reports.model import Report, Table
+from backprop_reference.reports.model import Report, Table
 
 
 def _table(table: Table) -> str:

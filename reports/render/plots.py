@@ -21,12 +21,12 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from oracles.taylor import plot_remainders
-from reports.model import Figure
-from reports.sections.timing import DEVICE_TITLES, OUTPUTS, TimingRow, width
-from reports.sections.taylor import FIGURE as TAYLOR_FIGURE
-from reports.sections.taylor import TaylorCurve
-from reports.sections.training import TrainingResult
+from backprop_reference.oracles.checks.taylor import plot_remainders
+from backprop_reference.reports.model import Figure
+
+# The plots know the report's data model, not its sections: the sections import them.
+DEVICE_TITLES = {"cpu": "CPU", "cuda": "GPU (CUDA)"}
+TAYLOR_FIGURE = "taylor.png"
 
 
 # matplotlib's ten default colours, then five dark ones; markers change once the colours run out
@@ -65,10 +65,16 @@ def _canvas(size: tuple[float, float]) -> MplFigure:
     return fig
 
 
+def _width(row) -> int:
+    """w of the network (w, w, w, outputs) a timing row timed."""
+    return row.sizes[1]
+
+
 @_quietly
-def timing(rows: list[TimingRow]) -> list[Figure]:
+def timing(rows: list) -> list[Figure]:
     """One log-log PNG per device: time per call against width, one line per
-    method, float64 solid and float32 dashed; skipped networks leave no point."""
+    method, float64 solid and float32 dashed; skipped networks leave no point
+    (rows: ``reports.sections.timing.TimingRow``s)."""
     order = list(dict.fromkeys(r.method for r in rows))
     figures = []
     for device in dict.fromkeys(r.device for r in rows):
@@ -81,7 +87,7 @@ def timing(rows: list[TimingRow]) -> list[Figure]:
         marks = {m: MARKERS[(i // len(PALETTE)) % len(MARKERS)] for i, m in enumerate(order)}
         for method in order:
             for dtype, style in (("float64", "-"), ("float32", "--")):
-                points = sorted((width(r), r.median_s) for r in measured if r.method == method and r.dtype == dtype)
+                points = sorted((_width(r), r.median_s) for r in measured if r.method == method and r.dtype == dtype)
                 if not points:
                     continue
                 xs, ys = zip(*points)
@@ -94,9 +100,9 @@ def timing(rows: list[TimingRow]) -> list[Figure]:
         batch = measured[0].batch
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        widths = sorted({width(r) for r in rows if r.device == device})
+        widths = sorted({_width(r) for r in rows if r.device == device})
         ax.set_xticks(widths, [str(w) for w in widths])
-        ax.set_xlabel(f"width w (network sizes (w, w, w, {OUTPUTS}), tanh/tanh/softmax)")
+        ax.set_xlabel(f"width w (network sizes (w, w, w, {measured[0].sizes[-1]}), tanh/tanh/softmax)")
         ax.set_ylabel("median time per gradient call (s)")
         ax.set_title(f"Gradient time per call on the {DEVICE_TITLES.get(device, device)}, batch {batch}")
         ax.grid(True, which="major", alpha=0.3)
@@ -115,8 +121,9 @@ def timing(rows: list[TimingRow]) -> list[Figure]:
 
 
 @_quietly
-def training(result: TrainingResult) -> Figure:
-    """Each notation's trajectory beside torch.optim.SGD's, and test accuracy per epoch."""
+def training(result) -> Figure:
+    """Each notation's trajectory beside torch.optim.SGD's, and test accuracy per epoch
+    (result: a ``reports.sections.training.TrainingResult``)."""
     figure = _canvas((10, 4))
     left, right = figure.subplots(1, 2)
     for name, losses in result.curves.items():
@@ -171,8 +178,9 @@ def growth(rows: list) -> Figure:
 
 
 @_quietly
-def taylor(curves: list[TaylorCurve]) -> Figure | None:
-    """One log-log plot: r(h) of every notation and of the bug (None when no curve has a result)."""
+def taylor(curves: list) -> Figure | None:
+    """One log-log plot: r(h) of every notation and of the bug (None when no curve has a result;
+    curves: ``reports.sections.taylor.TaylorCurve``s)."""
     drawn = [(f"{c.row.gradient}{' (bug)' if c.row.kind == 'bug' else ''}", c.result) for c in curves if c.result is not None]
     if not drawn:
         return None

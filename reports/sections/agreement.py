@@ -1,19 +1,27 @@
 """Agreement: every notation against every oracle on the report's cases.
 
-compute → frozen records (``CaseResult``) → aggregated rows (``AgreementRow``).
+compute (``run_agreement`` over the sweep's cases, in a pool of ``workers``) →
+frozen records (``CaseResult``) → aggregated rows (``AgreementRow``) → the
+Agreement section (with its heatmap) and, last in the document, the appendix
+of every row and the breakdown by activation × loss.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from tqdm import tqdm
 
-import oracles
-import reference
-from oracles.checks import arbitrated
-from reference.cases import Case, derivative_is_finite
-from reports.model import Section, Table
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.oracles.engine.disputes import arbitrated
+from backprop_reference.reference.cases import Case, derivative_is_finite
+from backprop_reference.reports.model import Section, Table
+from backprop_reference.reports.render import plots
+from backprop_reference.reports.sections.registry import Context, ReportSection, load_plugins
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,7 @@ def check_case(case: Case, dtypes=DTYPES) -> CaseCheck:
     against those answers with the float32 tolerances."""
     mlp = case.mlp
     answers = {name: oracles.answer(mlp, case.params, case.X, case.Y, name) for name in oracles.ORACLES}
-    terms = oracles.network_terms(mlp, case.params, case.X, case.Y)
+    terms = oracles.engine.rounding.network_terms(mlp, case.params, case.X, case.Y)
     answers, found = arbitrated(mlp, case.params, case.X, case.Y, answers, terms)  # as check_network_gradients judges
     disputes = [FrameworkDispute(str(mlp), case.scale, d.element, d.values, d.truth, d.wrong, d.how) for d in found]
     results = []
@@ -132,7 +140,7 @@ def aggregate(results: list[CaseResult]) -> list[AgreementRow]:
                 sum(r.status not in ("ok", "fail") for r in group),
                 sum(r.kinks for r in group),
                 sum(r.unresolved for r in group),
-                oracles.tolerance_for(dtype, oracle).limit,
+                oracles.engine.tolerances.tolerance_for(dtype, oracle).limit,
             )
         )
     return rows
@@ -161,7 +169,7 @@ def breakdown(results: list[CaseResult]) -> list[BreakdownRow]:
     rows = []
     for activation, output, loss in keys:
         group = [r for r in results if (r.activation, r.output, r.loss) == (activation, output, loss) and r.error is not None]
-        ratios = [r.error / oracles.tolerance_for(r.dtype, r.oracle).limit for r in group]
+        ratios = [r.error / oracles.engine.tolerances.tolerance_for(r.dtype, r.oracle).limit for r in group]
         rows.append(
             BreakdownRow(activation, output, loss, len(group), max(ratios) if ratios else None, sum(r.status == "fail" for r in group))
         )
@@ -264,3 +272,86 @@ def json_disputes(disputes: list[FrameworkDispute]) -> list[dict]:
 
 def json_rows(rows: list[AgreementRow]) -> list[dict]:
     return [asdict(r) for r in rows]
+
+
+# --- the sweep, in a pool ----------------------------------------------------------------
+
+
+def make_executor(workers: int, plugins: tuple[str, ...] = ()) -> Executor:
+    """A process pool for workers > 1 (spawned: JAX does not survive fork; each
+    worker imports the plugins), else a single in-process worker; any
+    concurrent.futures executor fits."""
+    if workers > 1:
+        return ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=load_plugins, initargs=(plugins,),
+        )
+    return ThreadPoolExecutor(max_workers=1)
+
+
+def run_agreement(cases, executor: Executor, progress: bool) -> tuple[list[CaseResult], list[FrameworkDispute]]:
+    futures = {executor.submit(check_case, case): index for index, case in enumerate(cases)}
+    by_index: dict[int, CaseCheck] = {}
+    for future in tqdm(as_completed(futures), total=len(futures), desc="agreement", unit="network", disable=not progress):
+        by_index[futures[future]] = future.result()
+    ordered = [by_index[index] for index in range(len(cases))]  # case order, whatever finished first
+    return [r for check in ordered for r in check.results], [d for check in ordered for d in check.disputes]
+
+
+# --- the report's sections -------------------------------------------------------------------
+
+FIGURE = "agreement.png"
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """The section's record: the sweep's results, their disputes and the aggregated rows."""
+
+    cases: int
+    scales: tuple[float, ...]
+    results: list[CaseResult]
+    disputes: list[FrameworkDispute]
+    rows: list[AgreementRow]
+
+
+def _compute(context: Context) -> Agreement:
+    cases = context.cases
+    with make_executor(context.options.workers, context.options.plugins) as executor:
+        results, disputes = run_agreement(cases, executor, context.progress)
+    return Agreement(len(cases), context.scales, results, disputes, aggregate(results))
+
+
+def _figures(record: Agreement, context: Context):
+    return (plots.heatmap(*heatmap_cells(record.rows), name=FIGURE, what="notation (dtype)"),)
+
+
+def _render(record: Agreement, figures, context: Context) -> Section:
+    return section(record.rows, record.results, record.cases, context.options.seed, record.scales, record.disputes,
+                   figures[0] if figures else None)
+
+
+def _json(record: Agreement, context: Context) -> dict:
+    return {
+        "agreement": json_rows(record.rows),
+        "agreement_breakdown": [vars(b) for b in breakdown(record.results)],
+        "framework_disputes": json_disputes(record.disputes),
+    }
+
+
+def _headline(record: Agreement, context: Context) -> str:
+    rows = record.rows
+    return (
+        f"{sum(r.cases for r in rows)} gradient checks of {len({r.notation for r in rows})} hand-derived notations against "
+        f"{len({r.oracle for r in rows})} oracles in float64 and float32: {sum(r.failures for r in rows)} failure(s)."
+    )
+
+
+SECTION = ReportSection(
+    "agreement", "Agreement", _compute, _render, figures=_figures, json=_json, headline=_headline, headline_rank=10,
+    failed=lambda record, context: any(r.failures for r in record.rows), in_verdict=True,
+)
+# The full table, last in the document: the agreement's record again, nothing new in report.json.
+APPENDIX = ReportSection(
+    "agreement-table", "Appendix: the agreement table", lambda context: context.record("agreement"),
+    lambda record, figures, context: appendix(record.rows, record.results),
+)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import oracles
-from reference.cases import make_case
-from testbed.mutants import MUTANTS, PROBE_NETWORKS
-from reports.model import Section, Table
+from backprop_reference import oracles
+from backprop_reference.reference.cases import make_case
+from backprop_reference.testbed.mutants import MUTANTS, PROBE_NETWORKS
+from backprop_reference.reports.model import Section, Table
+from backprop_reference.reports.sections.registry import ReportSection
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,14 @@ def section(rows: list[MutantRow]) -> Section:
 
 def json_rows(rows: list[MutantRow]) -> list[dict]:
     return [{**asdict(r), "by": list(r.by), "missed_by": list(r.missed_by)} for r in rows]
+
+
+def _headline(rows: list[MutantRow], context) -> str:
+    return f"{sum(r.detected for r in rows)}/{len(rows)} catalogued derivation bugs caught."
+
+
+SECTION = ReportSection(
+    "mutants", "Bug detection", lambda context: compute(), lambda rows, figures, context: section(rows),
+    json=lambda rows, context: {"mutants": json_rows(rows)}, headline=_headline, headline_rank=20,
+    failed=lambda rows, context: not all(r.detected for r in rows), in_verdict=True,
+)

@@ -7,15 +7,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-import oracles
-from oracles import jax_oracle
-from oracles.comparison import judge
-from oracles.problems import FunctionProblem
-from reference.activations import ACTIVATIONS
-from reference.cases import valid_pairs
-from reference.losses import LOSSES
-from reference.shortcuts import CLOSED_FORMS
-from reports.model import Section, Table
+from backprop_reference import oracles
+from backprop_reference.oracles.methods import jax_oracle
+from backprop_reference.oracles.engine.comparison import judge
+from backprop_reference.oracles.engine.problems import FunctionProblem
+from backprop_reference.reference.activations import ACTIVATIONS
+from backprop_reference.reference.cases import valid_pairs
+from backprop_reference.reference.losses import LOSSES
+from backprop_reference.reference.shortcuts import CLOSED_FORMS
+from backprop_reference.reports.model import Section, Table
+from backprop_reference.reports.sections.registry import ReportSection
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def true_output_delta(output: str, loss: str, z: np.ndarray, y: np.ndarray) -> o
 
 
 def compute(seed: int = 0, samples: int = 64, width: int = 4) -> list[DeltaFormRow]:
-    tolerance = oracles.tolerance_for(np.float64, "jax")
+    tolerance = oracles.engine.tolerances.tolerance_for(np.float64, "jax")
     rows = []
     for output, loss in valid_pairs():
         activation = ACTIVATIONS[output]
@@ -70,7 +71,7 @@ def section(rows: list[DeltaFormRow]) -> Section:
         "Each document writes the output delta in closed form. Here every closed form is evaluated on every "
         f"valid output activation + loss pair with random pre-activations and targets suited to the loss "
         f"(one-hot or probability rows for cross-entropy), and compared with jax.grad of the loss: a form "
-        f"holds when it agrees within {oracles.tolerance_for(np.float64, 'jax').limit:.0e}. o − y holds exactly for "
+        f"holds when it agrees within {oracles.engine.tolerances.tolerance_for(np.float64, 'jax').limit:.0e}. o − y holds exactly for "
         f"identity + squared error, sigmoid + log loss and softmax + cross-entropy; the quadratic-cost form only "
         f"under squared error."
     )
@@ -79,3 +80,9 @@ def section(rows: list[DeltaFormRow]) -> Section:
 
 def json_rows(rows: list[DeltaFormRow]) -> list[dict]:
     return [asdict(r) for r in rows]
+
+
+SECTION = ReportSection(
+    "delta_forms", "Output-delta closed forms", lambda context: compute(seed=context.options.seed),
+    lambda rows, figures, context: section(rows), json=lambda rows, context: {"delta_forms": json_rows(rows)},
+)

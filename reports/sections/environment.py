@@ -11,7 +11,8 @@ import jax
 import numpy as np
 import torch
 
-from reports.model import Section, Table
+from backprop_reference.reports.model import Section, Table
+from backprop_reference.reports.sections.registry import Context, ReportSection
 
 
 def _cpu_model() -> str:
@@ -96,3 +97,30 @@ def section(environment: dict) -> Section:
         "Where these numbers were produced. Everything but the timings is identical from run to run for the same seed.",
         (Table(("item", "value"), rows),),
     )
+
+
+# --- the report's section -------------------------------------------------------------------
+
+
+def notes(context: Context) -> dict[str, object]:
+    """``timing_notes()`` for this report, taken once, when first asked for: after every
+    section has computed (the environment's JSON and the timing section share them)."""
+    return context.shared("timing_notes", timing_notes)
+
+
+def _compute(context: Context) -> dict:
+    found = collect()
+    if context.options.device == "gpu" and not found["gpu"]["present"]:
+        raise ValueError("--device gpu: no CUDA GPU visible to torch on this machine")
+    return found
+
+
+def _headline(environment: dict, context: Context) -> str:
+    return f"Machine: {environment['cpu']}, {environment['gpu']['text']}."
+
+
+SECTION = ReportSection(
+    "environment", "Environment", _compute, lambda environment, figures, context: section(environment),
+    json=lambda environment, context: {"environment": {**environment, "timing": notes(context)}},
+    headline=_headline, headline_rank=90,
+)

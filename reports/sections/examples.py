@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from reference.worked_examples import ExampleRow, all_rows
-from reports.model import Section, Table
+from backprop_reference.reference.worked_examples import ExampleRow, all_rows
+from backprop_reference.reports.model import Section, Table
+from backprop_reference.reports.sections.registry import ReportSection
 
 
 def compute() -> list[ExampleRow]:
@@ -32,3 +33,17 @@ def section(rows: list[ExampleRow]) -> Section:
 
 def json_rows(rows: list[ExampleRow]) -> list[dict]:
     return [asdict(r) for r in rows]
+
+
+def _headline(rows: list[ExampleRow], context) -> str:
+    errata = sum(not r.agrees for r in rows)
+    return (
+        f"{errata} printed number(s) in the seeds' worked examples disagree with the computation "
+        "(errata: the report's worked-examples section lists them)."
+    )
+
+
+SECTION = ReportSection(
+    "seed_examples", "The seeds' worked examples", lambda context: compute(), lambda rows, figures, context: section(rows),
+    json=lambda rows, context: {"seed_examples": json_rows(rows)}, headline=_headline, headline_rank=40,
+)

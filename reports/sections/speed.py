@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reports.model import Figure, Section, Table
+from backprop_reference.reports.model import Figure, Section, Table
+from backprop_reference.reports.sections.registry import Context, ReportSection
 
 BENCH_SCHEMA = 2
 
@@ -210,3 +211,19 @@ def section(data: dict | None, folder: Path) -> Section:
         "`torch.autograd.grad` of the torch oracle's objective and `jax.jit(jax.grad)` of the JAX oracle's."
     )
     return Section(key="speed", title="Speed", intro=intro, tables=tables(data), figures=tuple(figures))
+
+
+def _bench(context: Context) -> dict | None:
+    """The options' bench.json, read once (None: no file named, or none there)."""
+    path = context.options.bench
+    return context.shared("bench", lambda: load(path) if path is not None else None)
+
+
+def _render(data: dict | None, figures, context: Context) -> Section:
+    return section(data, context.options.bench.parent if context.options.bench is not None else Path("."))
+
+
+SECTION = ReportSection(
+    "speed", "Speed", _bench, _render, json=lambda data, context: {"benchmark": data},
+    check=_bench,  # a bad bench.json fails the report before anything is computed
+)

@@ -1,5 +1,5 @@
 """Taylor section: every notation's gradient judged by how fast the
-first-order remainder falls (``oracles.taylor``) — no oracle, no tolerance —
+first-order remainder falls (``oracles.checks.taylor``) — no oracle, no tolerance —
 with one catalogued bug beside them for contrast.
 
 compute (``TaylorCurve``: a frozen row and its ``TaylorResult``) → ``Section``
@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import reference
-from oracles import TaylorResult, taylor_network
-from oracles.taylor import ORDER_TOLERANCE
-from reference.activations import ACTIVATIONS
-from reference.cases import Case, make_case
-from reports.model import Figure, Section, Table
-from testbed.mutants import MUTANTS, PROBE_NETWORKS
+from backprop_reference import reference
+from backprop_reference.oracles import TaylorResult, taylor_network
+from backprop_reference.oracles.checks.taylor import ORDER_TOLERANCE
+from backprop_reference.reference.activations import ACTIVATIONS
+from backprop_reference.reference.cases import Case, make_case
+from backprop_reference.reports.model import Figure, Section, Table
+from backprop_reference.reports.render import plots
+from backprop_reference.reports.sections.registry import Context, ReportSection
+from backprop_reference.testbed.mutants import MUTANTS, PROBE_NETWORKS
 
 # The bug shown for contrast: tanh' written 1 − z², on a probe network of the bug-detection section.
 BUG, BUG_NETWORK = "tanh_prime_from_z", "square_tanh_softmax_ce"
 WRONG_ORDER = 1.0 + ORDER_TOLERANCE  # a wrong gradient's order is 1: at most this
-FIGURE = "taylor.png"
+FIGURE = plots.TAYLOR_FIGURE  # "taylor.png"
 
 
 @dataclass(frozen=True)
@@ -142,3 +144,22 @@ def section(curves: list[TaylorCurve], figure: Figure | None = None) -> Section:
 
 def json_rows(curves: list[TaylorCurve]) -> list[dict]:
     return [asdict(c.row) for c in curves]
+
+
+def _headline(curves: list[TaylorCurve], context: Context) -> str:
+    judged = [c for c in curves if c.row.kind == "notation"]
+    if not judged:
+        return ""
+    bug_seen = all(c.row.as_expected for c in curves if c.row.kind == "bug")
+    return (
+        f"Taylor remainder test (no oracle, no tolerance): {sum(c.row.as_expected for c in judged)}/{len(judged)} "
+        f"notations' gradients fall as h², and the catalogued bug's {'as h' if bug_seen else 'NOT as h'}."
+    )
+
+
+SECTION = ReportSection(
+    "taylor", "Taylor remainder test", lambda context: compute(context.cases, seed=context.options.seed),
+    lambda curves, figures, context: section(curves, figures[0] if figures else None),
+    figures=lambda curves, context: (plots.taylor(curves),), json=lambda curves, context: {"taylor": json_rows(curves)},
+    headline=_headline, headline_rank=30,
+)

@@ -10,7 +10,7 @@ Method
   (``reference.NOTATIONS``), one per whole-batch form (``reference.fast``,
   ``fast: …``, on arrays already in its layout), ``jax eager`` (``jax.grad`` of
   the JAX oracle's network, not jitted), ``jax jit`` (the JAX oracle's
-  compiled gradient, ``oracles.jax_oracle.prepare``), one per other framework
+  compiled gradient, ``oracles.methods.jax_oracle.prepare``), one per other framework
   oracle (kind ``"analytic"``, e.g. ``torch``) and one per numerical oracle
   (every other kind: complex step, Richardson, central differences).
 * Networks: a ladder of widths, sizes ``(w, w, w, 10)``, tanh/tanh/softmax
@@ -58,13 +58,16 @@ from typing import Callable
 import numpy as np
 import torch
 
-from reference.cases import make_case
-from reference.mlp import MLP
-from reference.precision import torch_full_precision
-from reports import clock
-from reports.model import Figure, Section, Table
-from reports.sections.environment import timing_notes
-from reports.sections.timing_methods import Method, methods
+from backprop_reference.reference.cases import make_case
+from backprop_reference.reference.mlp import MLP
+from backprop_reference.reference.precision import torch_full_precision
+from backprop_reference.reports import clock
+from backprop_reference.reports.model import Figure, Section, Table
+from backprop_reference.reports.render import plots
+from backprop_reference.reports.render.plots import DEVICE_TITLES
+from backprop_reference.reports.sections.environment import notes, timing_notes
+from backprop_reference.reports.sections.registry import ReportSection
+from backprop_reference.reports.sections.timing_methods import Method, methods
 
 DEVICES = ("auto", "cpu", "gpu")
 DTYPES = (np.float64, np.float32)
@@ -266,9 +269,6 @@ def width(row: TimingRow) -> int:
     return row.sizes[1]
 
 
-DEVICE_TITLES = {"cpu": "CPU", "cuda": "GPU (CUDA)"}
-
-
 def _table(rows: list[TimingRow], device: str, dtype: str) -> Table:
     chosen = [r for r in rows if r.device == device and r.dtype == dtype]
     return Table(
@@ -345,6 +345,15 @@ def json_rows(rows: list[TimingRow]) -> list[dict[str, object]]:
         }
         for r in rows
     ]
+
+
+SECTION = ReportSection(
+    "timing", "Timing",
+    lambda context: measure(quick=context.options.quick, device=context.options.device, seed=context.options.seed),
+    lambda rows, figures, context: section(rows, list(figures), notes(context)),
+    figures=lambda rows, context: plots.timing(rows), json=lambda rows, context: {"timing": json_rows(rows)},
+    shown_after="training",  # measured before training runs (as it always was), read after it
+)
 
 
 __all__ = [

@@ -12,12 +12,12 @@ from typing import Callable
 import numpy as np
 import torch
 
-import oracles
-import reference
-from oracles import jax_oracle
-from oracles.problems import NetworkProblem
-from reference import fast
-from reference.mlp import MLP
+from backprop_reference import oracles
+from backprop_reference import reference
+from backprop_reference.oracles.methods import jax_oracle
+from backprop_reference.oracles.engine.problems import NetworkProblem
+from backprop_reference.reference import fast
+from backprop_reference.reference.mlp import MLP
 
 # A method prepares, for one network case and device, a zero-argument call that
 # computes the gradient and returns only when the result is ready — or, when it

@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
-import reference
-from oracles import torch_training
-from reference import MLP, training
-from reports.model import Figure, Section, Table
+from backprop_reference import reference
+from backprop_reference.oracles.methods import torch_training
+from backprop_reference.reference import MLP, training
+from backprop_reference.reports.model import Figure, Section, Table
+from backprop_reference.reports.render import plots
+from backprop_reference.reports.sections.registry import ReportSection
 
 NETWORK = MLP((64, 32, 10), ("tanh", "softmax"), "cross_entropy")
 BASE_LR, BATCH = 0.1, 32
@@ -93,3 +95,13 @@ def json_data(result: TrainingResult) -> dict:
         "epochs": result.epochs,
         "epoch_accuracy": list(result.epoch_accuracy),
     }
+
+
+GAP = 1e-10  # the most a trajectory may stray from torch's
+
+
+SECTION = ReportSection(
+    "training", "Training", lambda context: compute(context.options.quick), lambda result, figures, context: section(result, figures[0]),
+    figures=lambda result, context: (plots.training(result),), json=lambda result, context: {"training": json_data(result)},
+    failed=lambda result, context: any(r.max_gap > GAP for r in result.rows),
+)
