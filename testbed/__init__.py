@@ -3,9 +3,12 @@
 * ``testbed.mutants`` — the catalogue of realistic derivation bugs, each one
   equation of backpropagation replaced by the slip students make; every
   check must catch every one of them;
+* ``testbed.drawer`` — the one seeded drawer of networks and cases: the
+  report's sweeps call it with a seed, the strategies with Hypothesis's draws;
 * ``testbed.strategies`` — Hypothesis strategies for networks and cases, for
-  property tests (yours too).  It needs the ``test`` extra (Hypothesis);
-  nothing else here does, and the report imports only ``testbed.mutants``.
+  property tests (yours too), wrapping the drawer.  It needs the ``test``
+  extra (Hypothesis); nothing else here does, and the report imports only
+  ``testbed.mutants`` and ``testbed.drawer``.
 
 Reproducible cases themselves (``make_case``) are the model's
 (``reference.cases``): golden files and the report build on them too.
