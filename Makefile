@@ -12,12 +12,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: report test test-thorough bench docs clean
 
+# PYTHONWARNINGS: setuptools' notice on every editable install ("be careful with folders named like
+# your package"; there is none: backprop_reference has no folder of its own) is filtered by its text;
+# any other packaging warning still prints.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# PYTHONWARNINGS: setuptools' notice on every editable install ("be careful with folders named like
-	# your package"; there is none: backprop_reference has no folder of its own) is filtered by its text;
-	# any other packaging warning still prints.
 	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet -c constraints.txt -e ".[test,docs]"
 	touch $(STAMP)
 
