@@ -24,6 +24,8 @@ one outcome draws nothing), so their seeds still give the same cases.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import functools
 from dataclasses import dataclass
 from fractions import Fraction
@@ -48,30 +50,30 @@ STRUCTURE_CHANCE = 0.5  # a structured draw: per-layer bias modes, then (again b
 # --- the decisions ------------------------------------------------------------------------
 
 
-class Choices:
+class Choices(ABC):
     """The decisions a drawing makes.  ``integer``, ``integers``, ``choice``,
     ``coin`` and ``seed`` are a source's own; ``choices``, ``mask`` and
     ``masks`` are built on them (a source may draw them its own way)."""
 
+    @abstractmethod
     def integer(self, low: int, high: int) -> int:
         """An integer with low ≤ n ≤ high."""
-        raise NotImplementedError
 
+    @abstractmethod
     def integers(self, low: int, high: int, count: int) -> tuple[int, ...]:
         """``count`` integers, each low ≤ n ≤ high."""
-        raise NotImplementedError
 
+    @abstractmethod
     def choice(self, options: Sequence):
         """One of ``options``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def coin(self, chance: float) -> bool:
         """True with probability ``chance``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def seed(self) -> int:
         """A seed, 0 ≤ seed < 2**32."""
-        raise NotImplementedError
 
     def choices(self, options: Sequence, count: int) -> tuple:
         """``count`` of ``options``, each chosen on its own."""
