@@ -57,7 +57,14 @@ from backprop_reference.oracles.checks.options import Options
 from backprop_reference.oracles.checks.products import assert_hvp, assert_jacobian, assert_jvp, assert_vjp, check_hvp, check_jacobian, check_jvp, check_vjp
 from backprop_reference.oracles.checks.properties import PROPERTIES, PropertyResult
 from backprop_reference.oracles.checks.registration import RegistrationError, register_activation, register_loss
-from backprop_reference.oracles.checks.rules import assert_custom_vjp, assert_torch_function, check_custom_vjp, check_torch_function
+from backprop_reference.oracles.checks.rules import (
+    assert_custom_jvp,
+    assert_custom_vjp,
+    assert_torch_function,
+    check_custom_jvp,
+    check_custom_vjp,
+    check_torch_function,
+)
 from backprop_reference.oracles.checks.taylor import TaylorResult, taylor_network, taylor_test
 from backprop_reference.oracles.engine.comparison import Comparison, assert_agree, compare
 from backprop_reference.oracles.engine.tolerances import TOLERANCES
@@ -78,6 +85,7 @@ __all__ = [
     "check_layer", "assert_layer", "object_layer",
     "check_torch_function", "assert_torch_function",
     "check_custom_vjp", "assert_custom_vjp",
+    "check_custom_jvp", "assert_custom_jvp",
     "taylor_test", "taylor_network",
     "save_golden", "load_golden", "compare_golden", "assert_golden", "golden_inputs",
     "answer", "gradients", "compare", "assert_agree",

@@ -343,7 +343,7 @@ BAD_INPUT = [
     ("grad not callable", dict(f=good_f, grad="2x", x=X3), TypeError, "grad must be callable"),
     ("x a list of floats", dict(f=good_f, grad=good_grad, x=[1.0, 2.0]), TypeError, r"argument x\[0\] must be a float32 or float64"),
     ("x an int array", dict(f=good_f, grad=good_grad, x=np.arange(3)), TypeError, "argument x must be float32 or float64.*int64"),
-    ("x a float16 array", dict(f=good_f, grad=good_grad, x=np.ones(3, np.float16)), TypeError, "argument x must be float32 or float64.*float16"),
+    ("x a complex64 array", dict(f=good_f, grad=good_grad, x=np.ones(3, np.complex64)), TypeError, "argument x must be float32 or float64.*complex64"),
     ("pytree leaf a tensor-like", dict(f=good_f, grad=good_grad, x=([np.ones(2), "W"],)), TypeError, r"argument x\[1\] must be"),
     ("x with a nan", dict(f=good_f, grad=good_grad, x=np.array([1.0, np.nan, 2.0])), ValueError, r"argument x must be finite; x\[1\] = "),
     ("pytree leaf with an inf", dict(f=mlp_loss, grad=grad_mlp_loss, x=([(np.ones((1, 1)), np.array([np.inf]))], np.ones((1, 1)), np.ones((1, 1)))), ValueError, r"params\[0\]\[1\] must be finite; params\[0\]\[1\]\[0\]"),

@@ -66,11 +66,12 @@ def test_the_derivative_takes_what_it_multiplies_first():
     assert not swapped.ok
 
 
-SHARED = {"oracles": None, "seed": 0, "implementation": None, "properties": True, "nondet_tol": 0.0, "mode": "auto"}
+SHARED = {"oracles": None, "seed": 0, "implementation": None, "properties": True, "nondet_tol": 0.0, "mode": "auto",
+          "k": 2.0, "atol": None, "rtol": None}
 ENTRY_POINTS = [
     oracles.check_gradient, oracles.check_network_gradients, oracles.check_projections, oracles.check_vjp, oracles.check_jvp,
     oracles.check_jacobian, oracles.check_hvp, oracles.check_layer, oracles.check_torch_function, oracles.check_custom_vjp,
-    oracles.taylor_test, oracles.taylor_network,
+    oracles.check_custom_jvp, oracles.taylor_test, oracles.taylor_network,
 ]
 
 
@@ -91,6 +92,9 @@ def test_shared_options_have_one_name_and_one_default(entry):
         ("oracles", "jax", TypeError, "oracles must be None or a sequence"),
         ("oracles", ("nope",), ValueError, "unknown oracle 'nope'"),
         ("implementation", 3, TypeError, "implementation must be a name"),
+        ("k", 0.5, ValueError, "k must be a finite number ≥ 1"),
+        ("atol", -1.0, ValueError, "atol must be None or a finite number ≥ 0"),
+        ("rtol", float("nan"), ValueError, "rtol must be None or a finite number ≥ 0"),
     ],
 )
 def test_a_bad_shared_option_is_refused_the_same_way_everywhere(option, value, error, words):

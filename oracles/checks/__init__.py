@@ -7,7 +7,10 @@
                             ``answer``/``gradients`` of one oracle: a network's ∂E/∂(W^l, b^l)
 ``products``                ``check_vjp``, ``check_jvp``, ``check_jacobian``, ``check_hvp``
 ``layers``                  ``check_layer``, ``object_layer``: a layer's backward pass
-``rules``                   ``check_torch_function``, ``check_custom_vjp``: custom autograd rules
+``rules``                   ``check_torch_function``, ``check_custom_vjp``, ``check_custom_jvp``:
+                            custom autograd rules
+``tensors``                 torch tensors, jax arrays, 16-bit NumPy arrays: the user's arrays
+                            where they live (dtype, device), and their float64 copies
 ``properties``              backward-pass properties (repeatable, linear, untouched, dtypes, batch)
 ``taylor``                  ``taylor_test``, ``taylor_network``: the Taylor remainder test
 ``golden``                  golden files: a gradient saved once, compared later

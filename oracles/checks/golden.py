@@ -56,6 +56,7 @@ import numpy as np
 from backprop_reference.oracles.methods import trees
 from backprop_reference.oracles.methods.answer import Answer
 from backprop_reference.oracles.engine.comparison import asserting, judge
+from backprop_reference.oracles.checks import tensors
 from backprop_reference.oracles.checks.files import write_atomic_with
 from backprop_reference.oracles.engine.tolerances import TOLERANCES, Tolerance
 from backprop_reference.oracles.engine.verdict import Verdict
@@ -225,6 +226,7 @@ def save_golden(path: str | os.PathLike, config: GoldenConfig, grads: Params, *,
         raise TypeError(f"config must be an oracles.checks.golden.GoldenConfig; got {type(config).__name__}")
     if not isinstance(implementation, str) or not implementation:
         raise ValueError(f"implementation must be a non-empty name (str); got {implementation!r}")
+    grads = tensors.plain_params(grads, "grads")
     check_grads(config.mlp, grads, np.dtype(config.dtype), finite=True, where=f" of configuration {config.name!r}")
     _, params, X, Y = golden_inputs(config)
     meta = {
@@ -369,6 +371,7 @@ def compare_golden(
         tolerance = TOLERANCES[(config.dtype, "analytic")]
     elif not isinstance(tolerance, Tolerance):
         raise TypeError(f"tolerance must be an oracles.engine.tolerances.Tolerance or None (the analytic row for the dtype); got {tolerance!r}")
+    grads = tensors.plain_params(grads, "grads")
     check_grads(config.mlp, grads, np.dtype(config.dtype), where=f" of configuration {config.name!r}")  # non-finite values are compared, and fail naming the element
     _, params, X, Y = golden_inputs(config)
     sha_now = inputs_sha256(params, X, Y)

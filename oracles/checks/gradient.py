@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from backprop_reference.oracles.checks import arguments
+from backprop_reference.oracles.checks import arguments, tensors
 from backprop_reference.oracles.checks.options import Options
 from backprop_reference.oracles.engine import sampling
 from backprop_reference.oracles.engine.comparison import asserting
@@ -78,6 +78,9 @@ def check_gradient(
     samples: int | None = None,
     directions: int | None = None,
     seed: int = 0,
+    k: float = 2.0,
+    atol: float | None = None,
+    rtol: float | None = None,
 ) -> Verdict:
     """Judge the hand-written ``grad`` of the scalar function ``f`` at ``x``
     against every applicable oracle (or those named in ``oracles``).
@@ -105,28 +108,52 @@ def check_gradient(
     is judged with the float32 tolerances.  For an ``f`` written against
     ``xp``, torch.autograd also runs once on float32 copies: how far that moves
     each element is the evidence of its rounding (``rounding_terms``), which
-    can only widen an element's tolerance above the floor, and the message says so."""
-    options = Options(oracles=oracles, seed=seed, implementation=implementation, mode=mode)
+    can only widen an element's tolerance above the floor, and the message says so.
+
+    ``x`` may be torch tensors or jax arrays (``f`` and ``grad`` then take them, in
+    their dtype and on their device; ``oracles.checks.tensors``), or NumPy arrays in
+    ``ml_dtypes.bfloat16`` or float16.  A bfloat16, float16 or float32 tensor's
+    gradient is judged to its precision (``oracles.engine.precision``): at most ``k``
+    times the error of the framework's own autograd of ``f`` in that dtype, plus a
+    floor — or within ``atol`` + ``rtol``·|truth| where you give them."""
+    options = Options(oracles=oracles, seed=seed, implementation=implementation, mode=mode, k=k, atol=atol, rtol=rtol)
     check_callable(f, "f")
     check_callable(grad, "grad")
     implementation, chosen, seed = options.named("grad"), options.oracles, options.seed
     args, roots = _arguments(x, f)
     chosen_argnums, single = arguments.check_argnums(argnums, len(args))
+    native = tensors.intake(args, roots, "check_gradient", argnums=argnums)
+    if native is not None:
+        args, forms = native.arrays, native.forms(f)
+        call_f, call_grad = forms.numpy, native.calling(grad)
+    else:
+        forms = f
+        call_f = lambda *a: f(*a, **({"xp": np} if takes_xp(f) else {}))  # noqa: E731
+        call_grad = lambda *a: grad(*a, **({"xp": np} if takes_xp(grad) else {}))  # noqa: E731
     arguments.check_leaves(args, roots, chosen_argnums)
     _check_data(args, roots, chosen_argnums)
     samples, directions = sampling.check_options(mode, samples, directions)
+    precision = None if native is None else native.precision(
+        forms, chosen_argnums, k=options.k, atol=options.atol, rtol=options.rtol, derivative=implementation)
 
     def copies() -> tuple:
         return tuple(trees.map_leaves(a, lambda _, leaf: leaf.copy(), r) for a, r in zip(args, roots))
 
-    scalar(f(*copies(), **({"xp": np} if takes_xp(f) else {})), "f")
-    problem = FunctionProblem(f, args, roots, chosen_argnums)
+    scalar(call_f(*copies()), "f")
+    problem = FunctionProblem(forms, args, roots, chosen_argnums)
     like = [(problem.args[n], roots[n]) for n in chosen_argnums]
-    ours = arguments.returned(grad(*copies(), **({"xp": np} if takes_xp(grad) else {})), like, single, "grad")
+    ours = arguments.returned(call_grad(*copies()), like, single, "grad")
     dtype = np.dtype(np.float32) if any(g.dtype == np.float32 for g in ours) else np.dtype(np.float64)
     note = ""
-    if dtype == np.float32 or any(leaf is not None and leaf.dtype == np.float32 for a, r in zip(args, roots) for _, leaf in trees.leaves(a, r)):
+    if native is not None and precision is None:
+        note = native.note(implementation)
+        dtype = np.dtype(native.dtype(chosen_argnums))
+    elif precision is not None:
+        note = ""
+    elif dtype == np.float32 or any(leaf is not None and leaf.dtype == np.float32 for a, r in zip(args, roots) for _, leaf in trees.leaves(a, r)):
         note = f"float32 inputs evaluated by every oracle on float64 copies; the {dtype.name} gradient judged with {dtype.name} tolerances"
+    if native is not None:  # every element judged (the sampled mode's projections are float64 machinery)
+        return native.finished(judge_problem(problem, ours, chosen, implementation=implementation, dtype=dtype, note=note, precision=precision))
     if sampling.chosen_mode(mode, sum(g.size for g in ours)) == "sampled":
         return sampling.judge_sampled(problem, ours, chosen, implementation=implementation, dtype=dtype, note=note,
                              samples=samples, directions=directions, seed=seed)

@@ -33,6 +33,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from backprop_reference.oracles.checks import tensors
 from backprop_reference.oracles.checks.arguments import returned
 from backprop_reference.oracles.checks.options import Options
 from backprop_reference.oracles.engine.comparison import asserting
@@ -71,6 +72,9 @@ def check_layer(
     properties: bool | Sequence[str] = True,
     nondet_tol: float = 0.0,
     batch: dict[str, int] | None = None,
+    k: float = 2.0,
+    atol: float | None = None,
+    rtol: float | None = None,
 ) -> Verdict:
     """Judge ``backward`` — ``grads = backward(dout, cache)`` with
     ``out, cache = forward(*args)`` — against every applicable oracle.
@@ -83,10 +87,19 @@ def check_layer(
     ``properties``, ``nondet_tol``, ``batch``: what else the backward pass must
     satisfy (``oracles.checks.properties``: repeatable, linear in dout, leaves x, dout
     and the cache untouched, each gradient in its argument's dtype, and — with
-    ``batch={"x": 0}`` — per-sample passes summing to the batched one)."""
-    options = Options(oracles=oracles, seed=seed, implementation=implementation, properties=properties, nondet_tol=nondet_tol)
+    ``batch={"x": 0}`` — per-sample passes summing to the batched one).
+
+    ``args`` may be torch tensors or jax arrays: ``forward`` and ``backward`` then
+    run on them in their dtype and on their device (``oracles.checks.tensors``), the
+    oracles on float64 copies, and a bfloat16, float16 or float32 result is judged
+    to its precision (``k``, ``atol``, ``rtol``: ``oracles.check_gradient``)."""
+    options = Options(oracles=oracles, seed=seed, implementation=implementation, properties=properties, nondet_tol=nondet_tol, k=k, atol=atol, rtol=rtol)
     check_callable(forward, "forward")
     check_callable(backward, "backward")
+    names = argument_names(forward, len(args))
+    native = tensors.intake(args, names, "check_layer", argnums=argnums)
+    if native is not None:
+        return _native_layer(native, forward, backward, args, options, cotangent, cotangents, argnums, names, batch)
 
     def forward_(*arguments):
         return forward(*arguments, **({"xp": np} if takes_xp(forward) else {}))
@@ -104,6 +117,29 @@ def check_layer(
 
 
 assert_layer = asserting(check_layer)
+
+
+def _native_layer(native: tensors.Native, forward: Callable, backward: Callable, args: tuple, options: Options, cotangent: Any,
+                  cotangents: int, argnums: Any, names: Sequence[str], batch: dict[str, int] | None) -> Verdict:
+    """``check_layer`` on the user's tensors: forward and backward on them, the oracles on float64 copies."""
+    def forward_(*arrays):  # the user's forward on their own arrays (dtype, device)
+        return forward(*native.native_args(arrays))
+
+    def backward_(dout, cache):
+        return native.read(backward(native.native_like(dout, lead, "out"), cache))
+
+    def vjp(dout, *arrays):
+        return backward_(dout, forward_(*arrays)[1])
+
+    def pass_of(name: str, like, single) -> Pass:
+        return Pass(forward_, backward_, lambda raw, a: returned(raw, like(a), single, name), ("forward", "backward", "the cache"))
+
+    lead = native.evaluate(lambda *tensors_: _output(forward(*tensors_)))
+    forms = native.forms(lambda *tensors_: _output(forward(*tensors_)), name="forward")
+    return _check_vjp(
+        forms, vjp, native.arrays, options, cotangent=cotangent, cotangents=cotangents, argnums=argnums,
+        names=names, words=("check_layer", "forward", "backward"), pass_of=pass_of, batch=batch, native=native,
+    )
 
 
 def object_layer(

@@ -19,6 +19,12 @@ option             default     meaning
 ``nondet_tol``     ``0.0``     the run-to-run difference the repeatable property allows,
                                relative to the largest gradient element (0: bitwise)
 ``mode``           ``"auto"``  ``"elementwise"``, ``"sampled"`` or ``"auto"`` (by size)
+``k``              ``2.0``     a low-precision result (bfloat16, float16, float32 tensors) may be
+                               k times as far from the float64 truth as the framework's own
+                               autograd of the same forward in that dtype (plus a floor;
+                               ``oracles.engine.precision``)
+``atol``, ``rtol`` ``None``    your own tolerance for a low-precision result instead:
+                               |ours − truth| ≤ atol + rtol·|truth|, printed in its verdict
 =================  ==========  =================================================================
 """
 
@@ -28,6 +34,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from backprop_reference.oracles.checks.properties import check_nondet_tol, check_properties
+from backprop_reference.oracles.engine.precision import check_k, check_tolerances
 from backprop_reference.oracles.engine.sampling import MODES
 from backprop_reference.oracles.methods.registry import check_oracle_names
 
@@ -44,6 +51,9 @@ class Options:
     properties: bool | Sequence[str] = True
     nondet_tol: float = 0.0
     mode: str = "auto"
+    k: float = 2.0
+    atol: float | None = None
+    rtol: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "oracles", check_oracle_names(self.oracles))
@@ -57,6 +67,10 @@ class Options:
         object.__setattr__(self, "nondet_tol", check_nondet_tol(self.nondet_tol))
         if not isinstance(self.mode, str) or self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(repr(m) for m in MODES)}; got {self.mode!r}")
+        object.__setattr__(self, "k", check_k(self.k))
+        atol, rtol = check_tolerances(self.atol, self.rtol)
+        object.__setattr__(self, "atol", atol)
+        object.__setattr__(self, "rtol", rtol)
 
     @property
     def chosen_properties(self) -> tuple[str, ...]:

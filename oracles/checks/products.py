@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from backprop_reference.oracles.checks import arguments
+from backprop_reference.oracles.checks import arguments, tensors
 from backprop_reference.oracles.methods import trees
 from backprop_reference.oracles.checks.options import Options
 from backprop_reference.oracles.engine.judge import judge_problem
@@ -76,7 +76,7 @@ class Prepared:
     f's value at the point (float64, and in the caller's dtypes)."""
 
     def __init__(self, f: Callable | Forms, args: tuple, names: Sequence[str] | None, argnums: Any, options: Options, derivative: str,
-                 who: str, f_name: str = "f"):
+                 who: str, f_name: str = "f", native: tensors.Native | None = None):
         if not isinstance(f, Forms):
             check_callable(f, "f")
         if not args:
@@ -97,19 +97,32 @@ class Prepared:
             f"{f_name} returned different values for the same inputs (a random draw? seed it, e.g. object_layer(…, numpy_seed=0)): "
             "its derivatives are not defined, and the numerical oracles cannot resolve them"
         )
+        self.native = native
+        self.precision = None if native is None else native.precision(
+            self.forms, self.argnums, k=options.k, atol=options.atol, rtol=options.rtol, derivative=self.implementation)
 
     def like_arguments(self) -> list[tuple[Any, str]]:
         return [(self.point.args[n], self.names[n]) for n in self.argnums]
 
     def probes(self, given: Any, count: int, structure: Any, root: str, what: str) -> list[Any]:
+        if given is not None and self.native is not None:  # a cotangent or tangent given as the user's arrays
+            given = self.native.read_value(given)
         if given is not None:
             return [arguments.given(given, structure, root, what)]
         return arguments.drawn(structure, _check_count(count, f"{what}s"), self.seed, root)
 
     def judged(self, problem, ours: list[np.ndarray]) -> Verdict:
         dtype, note = _dtype(ours, self.args, self.argnums)
+        if self.native is not None:  # the precision rule, or (float64 tensors) what ran where
+            dtype = np.dtype(np.float64) if self.precision is not None else np.dtype(self.native.dtype(self.argnums))
+            note = "" if self.precision is not None else self.native.note(self.implementation)
         note = "; ".join(n for n in (self.note, note) if n)
-        return judge_problem(problem, ours, self.oracles, implementation=self.implementation, dtype=dtype, note=note)
+        return judge_problem(problem, ours, self.oracles, implementation=self.implementation, dtype=dtype, note=note, precision=self.precision)
+
+    def rounded(self, probe: Any, lead: Any, root: str) -> Any:
+        """A drawn probe as the user's derivative receives it (rounded to the dtypes of ``lead``'s leaves), in float64:
+        the oracles differentiate at exactly the cotangent or tangent the user's derivative sees."""
+        return probe if self.native is None else self.native.rounded(probe, lead, root)
 
 
 def _same(first: Any, second: Any) -> bool:
@@ -145,6 +158,9 @@ def check_vjp(
     properties: bool | Sequence[str] = True,
     nondet_tol: float = 0.0,
     batch: dict[str, int] | None = None,
+    k: float = 2.0,
+    atol: float | None = None,
+    rtol: float | None = None,
 ) -> Verdict:
     """Judge the hand-written vector–Jacobian product ``vjp`` of ``f`` at ``args``.
 
@@ -164,16 +180,24 @@ def check_vjp(
     default, ``False`` for none; ``nondet_tol``: the run-to-run difference
     allowed, relative to the largest gradient element (0: bitwise);
     ``batch``: ``{"x": 0}``, the batch axis of the batched arguments (every
-    output's is its first), for the batch property."""
+    output's is its first), for the batch property.  ``args`` may be torch
+    tensors or jax arrays (f and vjp then take them, in their dtype and on their
+    device); a low-precision result is judged to its precision (``k``, ``atol``,
+    ``rtol``: ``oracles.check_gradient``)."""
     def pass_of(vjp_name: str, like, single) -> Pass:
         return Pass(
             lambda *a: (_call_f(f, *a), a), lambda c, cache: _call(vjp, c, *cache),
             lambda raw, a: arguments.returned(raw, like(a), single, vjp_name), ("f", "vjp", "its arguments"),
         )
 
-    options = Options(oracles=oracles, seed=seed, implementation=implementation, properties=properties, nondet_tol=nondet_tol)
+    options = Options(oracles=oracles, seed=seed, implementation=implementation, properties=properties, nondet_tol=nondet_tol, k=k, atol=atol, rtol=rtol)
+    check_callable(f, "f")
+    check_callable(vjp, "vjp")
+    native = tensors.intake(args, list(names) if names is not None else arguments.roots(f, len(args)), "check_vjp", argnums=argnums)
+    if native is not None:
+        f, vjp, args = native.forms(f), native.calling(vjp, native.evaluate(f), "out"), native.arrays
     return _check_vjp(f, vjp, args, options, cotangent=cotangent, cotangents=cotangents, argnums=argnums, names=names,
-                      words=("check_vjp", "f", "vjp"), pass_of=pass_of, batch=batch)
+                      words=("check_vjp", "f", "vjp"), pass_of=pass_of, batch=batch, native=native)
 
 
 def _call_f(f: Callable | Forms, *args) -> Any:
@@ -183,6 +207,7 @@ def _call_f(f: Callable | Forms, *args) -> Any:
 def _check_vjp(
     f, vjp, args: tuple, options: Options, *, cotangent: Any, cotangents: int, argnums: Any, names: Sequence[str] | None,
     words: tuple[str, str, str], pass_of: Callable[[str, Callable[[tuple], list], bool], Pass], batch: dict[str, int] | None,
+    native: tensors.Native | None = None,
 ) -> Verdict:
     """``check_vjp`` on a validated ``options`` record, with the words its messages use for the
     check, f and the product (``check_layer``'s are ``forward`` and ``backward``), and
@@ -198,10 +223,11 @@ def _check_vjp(
     if batch is not None and args:  # checked before any work: the names and differentiated arguments, as Prepared finds them
         early_names = list(names) if names is not None else arguments.roots(f, len(args))
         check_batch(batch, early_names, arguments.choose_argnums(argnums, args, early_names)[0], args)
-    prepared = Prepared(f, args, names, argnums, options, vjp_name, who, f_name)
+    prepared = Prepared(f, args, names, argnums, options, vjp_name, who, f_name, native=native)
     axes = check_batch(batch, prepared.names, prepared.argnums, args)
     check_batch_outputs(axes, args, prepared.output)
-    probes = prepared.probes(cotangent, cotangents, prepared.output, "out", "cotangent")
+    lead = None if native is None else native.output
+    probes = [prepared.rounded(c, lead, "out") for c in prepared.probes(cotangent, cotangents, prepared.output, "out", "cotangent")]
     like = prepared.like_arguments()
 
     def judged(k: int, c: Any, count: int) -> Verdict:
@@ -210,14 +236,15 @@ def _check_vjp(
         return prepared.judged(problem, arguments.returned(result, like, prepared.single, vjp_name))
 
     def drawn(k: int) -> Any:  # further cotangents, from another stream than the probes'
-        return _as_dtype_of(arguments.drawn(prepared.output, 1, seed + 7919 * (k + 1), "out")[0], prepared.output_as_given, "out")
+        probe = prepared.rounded(arguments.drawn(prepared.output, 1, seed + 7919 * (k + 1), "out")[0], lead, "out")
+        return _as_dtype_of(probe, prepared.output_as_given, "out")
 
     verdicts = [judged(k, c, len(probes)) for k, c in enumerate(probes, start=1)]
     notes = [_drawn_note(cotangent, len(probes), seed, "cotangent")]
     random = _largest_per_leaf(arguments.returned(_call(vjp, drawn(0), *_copies(args)), like, prepared.single, vjp_name))
     trivial = vanished([v.comparisons for v in verdicts], random, prepared.point.paths)
     if trivial:  # the oracles' gradient of some argument is 0 for a probe: agreement there proves nothing
-        extra = arguments.drawn(prepared.output, 1, seed + 104729, "out")[0]
+        extra = prepared.rounded(arguments.drawn(prepared.output, 1, seed + 104729, "out")[0], lead, "out")
         if len(probes) == 1:  # its elements were named without a probe: named again, "@ cotangent 1"
             verdicts = [judged(1, probes[0], 2)]
         verdicts.append(judged(len(probes) + 1, extra, len(probes) + 1))
@@ -226,13 +253,15 @@ def _check_vjp(
             f"cotangent {len(probes) + 1} was added"
         )
     verdict = joined(verdicts, "; ".join(n for n in notes if n))
+    done = (lambda v: v) if native is None else native.finished
     if not chosen_properties or prepared.note:  # a forward that draws anew each call has no properties to speak of
-        return verdict
+        return done(verdict)
     subject = Subject(
         pass_of(vjp_name, lambda a: [(a[n], prepared.names[n]) for n in prepared.argnums], prepared.single), args, prepared.names, prepared.point.paths, prepared.argnums,
         _as_dtype_of(probes[0], prepared.output_as_given, "out"), drawn, _dtype([], args, prepared.argnums)[0], tolerance, axes,
+        native=native, low=None if prepared.precision is None else prepared.precision.dtype,
     )
-    return dataclasses.replace(verdict, properties=run_properties(chosen_properties, subject))
+    return done(dataclasses.replace(verdict, properties=run_properties(chosen_properties, subject)))
 
 
 def _largest_per_leaf(leaves: Sequence[np.ndarray]) -> list[float]:
@@ -255,6 +284,9 @@ def check_jvp(
     seed: int = 0,
     oracles: Sequence[str] | None = None,
     implementation: str | None = None,
+    k: float = 2.0,
+    atol: float | None = None,
+    rtol: float | None = None,
 ) -> Verdict:
     """Judge the hand-written Jacobian–vector product ``jvp`` of ``f`` at ``args``.
 
@@ -263,15 +295,32 @@ def check_jvp(
     ``out`` in the verdict: ``out[3]``, ``out[1][0, 2]``).  ``tangent``: one
     array (or pytree) shaped like the differentiated argument, or a tuple of
     them in argument order when several are; without it, ``tangents`` are
-    drawn from ``seed``.  Conventions for f and ``argnums`` as ``check_vjp``."""
-    options = Options(oracles=oracles, seed=seed, implementation=implementation)
+    drawn from ``seed``.  Conventions for f and ``argnums`` — and torch
+    tensors, jax arrays, low precision (``k``, ``atol``, ``rtol``) — as ``check_vjp``."""
+    options = Options(oracles=oracles, seed=seed, implementation=implementation, k=k, atol=atol, rtol=rtol)
+    check_callable(f, "f")
     check_callable(jvp, "jvp")
-    prepared = Prepared(f, args, None, argnums, options, "jvp", "check_jvp")
+    names = arguments.roots(f, len(args)) if args else []
+    native = tensors.intake(args, names, "check_jvp", argnums=argnums)
+    if native is not None:
+        f, args = native.forms(f), native.arrays
+    return _check_jvp(f, jvp, args, options, tangent=tangent, tangents=tangents, argnums=argnums, names=names, native=native, who="check_jvp")
+
+
+def _check_jvp(f: Callable | Forms, jvp: Callable, args: tuple, options: Options, *, tangent: Any, tangents: int, argnums: Any,
+               names: Sequence[str], native: tensors.Native | None, who: str, derivative: str = "jvp") -> Verdict:
+    """``check_jvp`` on a validated ``options`` record and f's forms (``check_custom_jvp``'s primal)."""
+    seed = options.seed
+    prepared = Prepared(f, args, names, argnums, options, derivative, who, native=native)
     like = tuple(prepared.point.args[n] for n in prepared.argnums)
     structure = like[0] if prepared.single else like
     as_given = args[prepared.argnums[0]] if prepared.single else tuple(args[n] for n in prepared.argnums)
     root = prepared.names[prepared.argnums[0]] if prepared.single else "tangent"
-    probes = prepared.probes(tangent, tangents, structure, root, "tangent")
+    lead = None
+    if native is not None:  # the tangent mirrors the differentiated arguments, as the user has them
+        lead = native.originals[prepared.argnums[0]] if prepared.single else tuple(native.originals[n] for n in prepared.argnums)
+        jvp = native.calling(jvp, lead, root)
+    probes = [prepared.rounded(t, lead, root) for t in prepared.probes(tangent, tangents, structure, root, "tangent")]
     verdicts = []
     for k, t in enumerate(probes, start=1):
         leaves = [leaf for _, leaf in trees.leaves(t, root) if leaf is not None]
@@ -281,7 +330,8 @@ def check_jvp(
         result = _call(jvp, _as_dtype_of(t, as_given, root), *_copies(args))
         ours = arguments.returned(result, [(prepared.output, "out")], True, "jvp", against="f's output")
         verdicts.append(prepared.judged(problem, ours))
-    return joined(verdicts, _drawn_note(tangent, len(probes), seed, "tangent"))
+    verdict = joined(verdicts, _drawn_note(tangent, len(probes), seed, "tangent"))
+    return verdict if native is None else native.finished(verdict)
 
 
 assert_jvp = asserting(check_jvp)
@@ -294,6 +344,9 @@ def check_jacobian(
     argnums: int | tuple[int, ...] | None = None,
     oracles: Sequence[str] | None = None,
     implementation: str | None = None,
+    k: float = 2.0,
+    atol: float | None = None,
+    rtol: float | None = None,
 ) -> Verdict:
     """Judge the hand-written full Jacobian of a small ``f`` at ``args``.
 
@@ -302,10 +355,16 @@ def check_jacobian(
     ``jax.jacobian``), or a tuple of them in argument order when several
     arguments are differentiated.  Every oracle computes it one column per
     input element (a Jacobian–vector product along it), so the cost grows with
-    the number of inputs: meant for small f; for large ones, ``check_vjp``."""
-    options = Options(oracles=oracles, implementation=implementation)
+    the number of inputs: meant for small f; for large ones, ``check_vjp``.
+    torch tensors and jax arrays as for ``check_vjp``."""
+    options = Options(oracles=oracles, implementation=implementation, k=k, atol=atol, rtol=rtol)
+    check_callable(f, "f")
     check_callable(jacobian, "jacobian")
-    prepared = Prepared(f, args, None, argnums, options, "jacobian", "check_jacobian")
+    names = arguments.roots(f, len(args)) if args else []
+    native = tensors.intake(args, names, "check_jacobian", argnums=argnums)
+    if native is not None:
+        f, jacobian, args = native.forms(f), native.calling(jacobian), native.arrays
+    prepared = Prepared(f, args, names, argnums, options, "jacobian", "check_jacobian", native=native)
     if not isinstance(prepared.output, np.ndarray):
         raise TypeError(f"check_jacobian needs f to return one array; got {type(prepared.output).__name__} (check_jvp and check_vjp take pytrees)")
     for n in prepared.argnums:
@@ -322,7 +381,8 @@ def check_jacobian(
                 f"{prepared.names[n]} {np.shape(args[n])} = {shape}; got shape {block.shape}"
             )
     ours = arguments.returned(result, like, prepared.single, "jacobian")
-    return prepared.judged(problem, ours)
+    verdict = prepared.judged(problem, ours)
+    return verdict if native is None else native.finished(verdict)
 
 
 assert_jacobian = asserting(check_jacobian)
@@ -331,15 +391,16 @@ assert_jacobian = asserting(check_jacobian)
 # --- Hessian–vector products ----------------------------------------------------------------------
 
 
-def _gradient_forms(f: Callable, names: Sequence[str]) -> Forms:
+def _gradient_forms(f: Callable, names: Sequence[str], forms: Forms | None = None) -> Forms:
     """The forms of ∇f with respect to its one argument.  For an ``f(x, xp)``: in each
     framework that differentiates, its own gradient of f; in NumPy, the gradient by the
     first exact oracle that can run (the numerical oracles difference it along v).  For a
     plain ``f(x)``: in NumPy only, its Richardson gradient (the numerical oracles difference
     it along v: second differences)."""
-    forms = Forms.of(f)
-    if not takes_xp(f):
-        return Forms(_second_differences(f, names), {}, PLAIN_HVP)
+    if forms is None:  # ``forms``: f on the user's tensors (``oracles.checks.tensors``), differentiated by their framework
+        forms = Forms.of(f)
+        if not takes_xp(f):
+            return Forms(_second_differences(f, names), {}, PLAIN_HVP)
 
     def traced(framework: Framework) -> Callable:
         if framework.gradient is None:
@@ -355,7 +416,7 @@ def _gradient_forms(f: Callable, names: Sequence[str]) -> Forms:
                 why.append(f"{name}: {reason}")
         raise OracleCannotRun("no exact gradient of f to difference: " + "; ".join(why))
 
-    return Forms(exact, traced)
+    return Forms(exact, traced, device=forms.device)
 
 
 def _second_differences(f: Callable, names: Sequence[str]) -> Callable:
@@ -392,6 +453,9 @@ def check_hvp(
     seed: int = 0,
     oracles: Sequence[str] | None = None,
     implementation: str | None = None,
+    k: float = 2.0,
+    atol: float | None = None,
+    rtol: float | None = None,
 ) -> Verdict:
     """Judge the hand-written Hessian–vector product ``hvp(v, x)`` = ∇²f(x) v
     of a scalar ``f(x)`` or ``f(x, xp)`` at ``x`` (an array or a pytree of them).
@@ -403,18 +467,25 @@ def check_hvp(
     differences along v of f's complex-step gradient where f is complex-safe
     (checked at each point), else of its Richardson gradient — and the verdict says so.
     ``v``: shaped like x; without it, ``vectors`` are drawn from ``seed``.
-    Elements are named by x's name (``x[3]`` is (∇²f v) at x[3])."""
-    options = Options(oracles=oracles, seed=seed, implementation=implementation)
+    Elements are named by x's name (``x[3]`` is (∇²f v) at x[3]).  ``x`` may be a
+    torch tensor or jax array (f and hvp then take it, and its framework's own
+    second derivative is the exact oracle), as for ``check_vjp``."""
+    options = Options(oracles=oracles, seed=seed, implementation=implementation, k=k, atol=atol, rtol=rtol)
     check_callable(f, "f")
     check_callable(hvp, "hvp")
     names = arguments.roots(f, 1)
+    native = tensors.intake((x,), names, "check_hvp", argnums=0)
+    forms = None
+    if native is not None:
+        forms, hvp, lead, x = native.forms(f), native.calling(hvp, native.originals[0], names[0]), native.originals[0], native.arrays[0]
+        f = forms.numpy
     arguments.check_leaves((x,), names, (0,))
     scalar(_call(f, *_copies((x,))), "f")
-    gradient = _gradient_forms(f, names)
-    prepared = Prepared(gradient, (x,), names, 0, options, "hvp", "check_hvp")
-    if not takes_xp(f):
+    gradient = _gradient_forms(f, names, forms)
+    prepared = Prepared(gradient, (x,), names, 0, options, "hvp", "check_hvp", native=native)
+    if native is None and not takes_xp(f):
         prepared.note = "; ".join(n for n in (prepared.note, PLAIN_HVP) if n)
-    probes = prepared.probes(v, vectors, prepared.point.args[0], names[0], "vector")
+    probes = [prepared.rounded(d, lead if native is not None else None, names[0]) for d in prepared.probes(v, vectors, prepared.point.args[0], names[0], "vector")]
     verdicts = []
     for k, direction in enumerate(probes, start=1):
         leaves = [leaf for _, leaf in trees.leaves(direction, names[0]) if leaf is not None]
@@ -424,7 +495,8 @@ def check_hvp(
         result = _call(hvp, _as_dtype_of(direction, x, names[0]), *_copies((x,)))
         ours = arguments.returned(result, [(prepared.point.args[0], names[0])], True, "hvp")
         verdicts.append(prepared.judged(problem, ours))
-    return joined(verdicts, _drawn_note(v, len(probes), seed, "vector"))
+    verdict = joined(verdicts, _drawn_note(v, len(probes), seed, "vector"))
+    return verdict if native is None else native.finished(verdict)
 
 
 assert_hvp = asserting(check_hvp)

@@ -42,11 +42,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from backprop_reference.oracles.methods import trees
+from backprop_reference.oracles.engine.precision import UNIT_ROUNDOFF
 from backprop_reference.oracles.engine.tolerances import tolerance_for
 
 PROPERTIES = ("repeatable", "linear", "untouched", "dtypes", "batch")
 TRIVIAL = 1e-8  # a reference gradient this small against a random cotangent's has vanished
 SNAPSHOT_DEPTH = 4  # how deep the snapshot of a cache looks into containers and objects
+LOW_ROUNDINGS = 16  # a low-precision backward's properties: differences up to this many unit roundoffs of its dtype are rounding
 
 
 @dataclass(frozen=True)
@@ -167,8 +169,9 @@ def snapshot(value: Any, path: str, depth: int = SNAPSHOT_DEPTH) -> dict[str, tu
     def walk(item: Any, where: str, left: int) -> None:
         if isinstance(item, np.ndarray):
             found[where] = item.copy(), id(item)
-        elif hasattr(item, "detach") and hasattr(item, "numpy"):  # a torch tensor
-            found[where] = item.detach().cpu().numpy().copy(), id(item)
+        elif hasattr(item, "detach") and hasattr(item, "numpy"):  # a torch tensor (bfloat16 as float32: exact)
+            tensor = item.detach().cpu()
+            found[where] = (tensor.float() if str(tensor.dtype) == "torch.bfloat16" else tensor).numpy().copy(), id(item)
         elif left <= 0:
             return
         elif isinstance(item, (list, tuple)):
@@ -213,9 +216,12 @@ class Subject:
     cotangent, more of them on demand, and the dtype that sets the tolerances."""
 
     def __init__(self, pass_: Pass, args: tuple, arg_names: Sequence[str], leaf_names: Sequence[str], argnums: Sequence[int],
-                 cotangent: Any, draw: Callable[[int], Any], dtype: np.dtype, nondet_tol: float, batch: dict[int, int] | None):
+                 cotangent: Any, draw: Callable[[int], Any], dtype: np.dtype, nondet_tol: float, batch: dict[int, int] | None,
+                 native: Any = None, low: str | None = None):
         self.pass_, self.args, self.arg_names, self.leaf_names, self.argnums = pass_, args, list(arg_names), list(leaf_names), list(argnums)
         self.cotangent, self.draw, self.dtype, self.nondet_tol, self.batch = cotangent, draw, dtype, nondet_tol, batch
+        self.native = native  # oracles.checks.tensors.Native: the user's tensors, whose dtypes and devices the gradients must match
+        self.low = low  # the low dtype the backward computes in (bfloat16, float16, float32 tensors): its rounding sets the tolerances
 
     def backward(self, dout: Any, cache: Any = None) -> list[np.ndarray]:
         """The gradients for ``dout``, from ``cache`` (a fresh forward pass when None)."""
@@ -228,7 +234,10 @@ class Subject:
         """The table's limit for ``name``'s kind, in the precision the backward computes in (float32
         if any gradient is), widened to what ``nondet_tol`` allows from run to run (a few runs add up)."""
         dtype = np.float32 if any(np.asarray(g).dtype == np.float32 for g in gradients) else self.dtype
-        return max(tolerance_for(dtype, name).limit, 4 * self.nondet_tol)
+        limit = tolerance_for(dtype, name).limit
+        if self.low is not None:  # sums and scalings round at the dtype's unit roundoff, 16 of them at most here
+            limit = max(limit, LOW_ROUNDINGS * UNIT_ROUNDOFF[self.low])
+        return max(limit, 4 * self.nondet_tol)
 
 
 def _repeatable(subject: Subject) -> PropertyResult:
@@ -326,6 +335,11 @@ def _untouched(subject: Subject) -> PropertyResult:
 
 def _dtypes(subject: Subject) -> PropertyResult:
     g = subject.backward(subject.cotangent)
+    if subject.native is not None:  # the user's tensors: dtype and device, as the framework has them
+        for name, got, wanted in zip(subject.leaf_names, subject.native.returned, subject.native.placed_of(subject.argnums)):
+            if wanted is not None and (got.dtype, got.device) != (wanted.dtype, wanted.device):
+                return PropertyResult("dtypes", False, f"the gradient of {name} is {got.describe()}, but {name} is {wanted.describe()}")
+        return PropertyResult("dtypes", True, "every gradient has its argument's dtype and device")
     wanted = [leaf for n in subject.argnums for _, leaf in trees.leaves(subject.args[n], "a") if leaf is not None]
     for name, grad, arg in zip(subject.leaf_names, g, wanted):
         if np.asarray(grad).dtype != np.asarray(arg).dtype:
@@ -348,7 +362,7 @@ def _batch(subject: Subject) -> PropertyResult | None:
     leaf_args = [n for n in subject.argnums for _, leaf in trees.leaves(subject.args[n], "a") if leaf is not None]
     together = [np.concatenate([p[k] for p in parts], axis=subject.batch[n]) if n in subject.batch else sum(p[k] for p in parts)
                 for k, n in enumerate(leaf_args)]
-    rounding = tolerance_for(subject.dtype, "richardson").limit * _largest(batched)
+    rounding = subject.tolerance("richardson", []) * _largest(batched)
     gap, element, a, b = _worst(together, batched, subject.leaf_names)
     if gap > rounding:
         return PropertyResult("batch", False, (

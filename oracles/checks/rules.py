@@ -49,11 +49,13 @@ def _reasons(rule: str, framework: str) -> dict[str, str]:
 
 
 def _as_numpy(value: Any) -> Any:
-    """A torch tensor or jax array as a NumPy array (bfloat16 by way of float32); anything else as it is."""
+    """A torch tensor or jax array as a NumPy array (bfloat16 as ``ml_dtypes.bfloat16``, exact); anything else as it is."""
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
         value = value.detach().cpu()
         if str(value.dtype) == "torch.bfloat16":
-            value = value.float()
+            import ml_dtypes
+
+            return value.float().numpy().astype(ml_dtypes.bfloat16)
         return value.numpy()
     if type(value).__module__.startswith("jax") and hasattr(value, "dtype"):  # a jax array
         return np.asarray(value)
@@ -76,6 +78,11 @@ def _promoted(args: tuple, names: list[str], promote: bool, who: str) -> tuple[t
 
     def convert(path: str, leaf: Any) -> Any:
         leaf = _as_numpy(leaf)
+        if isinstance(leaf, np.ndarray) and leaf.dtype.name == "bfloat16":
+            if not promote:  # run as float32, it would be reported as a float32 rule: refused instead
+                raise TypeError(f"argument {path} of {who} is bfloat16, which a custom rule is not run in here: pass promote=True to check the rule in float64")
+            promoted.append(f"{path}: bfloat16")
+            return leaf.astype(np.float64)
         if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f":
             if leaf.dtype == np.float16 and not promote:
                 raise TypeError(f"argument {path} of {who} is float16, which has no tolerance here: pass promote=True to check the rule in float64")
@@ -255,3 +262,77 @@ def check_custom_vjp(
 
 
 assert_custom_vjp = asserting(check_custom_vjp)
+
+
+# --- jax.custom_jvp -----------------------------------------------------------------------------
+
+
+def check_custom_jvp(
+    fn: Any,
+    *args: Any,
+    tangent: Any = None,
+    tangents: int = 2,
+    argnums: int | tuple[int, ...] | None = None,
+    seed: int = 0,
+    oracles: Sequence[str] | None = None,
+    promote: bool = True,
+    implementation: str | None = None,
+) -> Verdict:
+    """Judge the jvp rule of ``fn`` (a ``jax.custom_jvp`` function: ``jax.nn.relu``,
+    ``jax.nn.softplus``-style rules, most of ``jax.nn``) at ``args`` against numerical
+    derivatives of its primal: the product under test is ``jax.jvp(fn, args,
+    tangents)[1]`` — the rule's tangent output — with x64 on while it runs (the
+    caller's setting restored).  The primal is ``fn`` called directly, which never
+    runs the rule; jax, torch and the complex step are listed as skipped, with that
+    reason.  At a kink (relu at 0) the rule's value is judged by the one-sided
+    derivatives the numerical oracles find there.  ``args`` may be jax arrays or
+    NumPy arrays; float32 and float16 inputs are promoted to float64 unless
+    ``promote=False`` (as ``check_custom_vjp``).  ``tangent``/``tangents``/``argnums``
+    as ``check_jvp``."""
+    import jax
+
+    from backprop_reference.reference.precision import jax_float64
+
+    if not isinstance(fn, jax.custom_jvp):
+        kind = "a jax.custom_vjp function: check it with check_custom_vjp" if isinstance(fn, jax.custom_vjp) else repr(fn)[:80]
+        raise TypeError(f"fn must be a jax.custom_jvp function; got {kind}")
+    options = Options(oracles=oracles, seed=seed, implementation=implementation)
+    promote = _check_promote(promote)
+    name = options.named(f"{getattr(fn, '__name__', 'custom_jvp')} jvp rule")
+    names = argument_names(fn.fun, len(args))
+    arrays, note = _promoted(args, names, promote, "check_custom_jvp")
+    chosen, single = arguments.choose_argnums(argnums, arrays, names)
+    tree_map = jax.tree_util.tree_map
+
+    def rule(t, *values) -> Any:
+        with jax_float64():
+            moved = (t,) if single else tuple(t)
+            primals = tuple(tree_map(jax.numpy.asarray, values[n]) for n in chosen)
+            tangents_ = tuple(tree_map(lambda leaf, p: jax.numpy.asarray(leaf, dtype=p.dtype), m, p) for m, p in zip(moved, primals))
+
+            def partial(*inputs):
+                full = list(values)
+                for n, value in zip(chosen, inputs):
+                    full[n] = value
+                return fn(*full)
+
+            try:
+                _, out = jax.jvp(partial, primals, tangents_)
+            except (TypeError, ValueError) as error:  # the rule's own failure: a tangent of the wrong structure or shape
+                raise ValueError(f"the jvp rule of {getattr(fn, '__name__', 'the custom_jvp')} failed under jax.jvp: {describe(error)}") from error
+            return _numpy_tree(out)
+
+    def primal(*values) -> Any:
+        with jax_float64():
+            return _numpy_tree(fn(*values))  # calling the function runs its primal, never the rule
+
+    from backprop_reference.oracles.checks.products import _check_jvp
+
+    forms = Forms(primal, {}, _reasons("the custom_jvp function", "jax"))
+    verdict = _check_jvp(forms, rule, arrays, dataclasses.replace(options, implementation=name), tangent=None if tangent is None else _numpy_tree(tangent, "tangent"),
+                         tangents=tangents, argnums=chosen if not single else chosen[0], names=names, native=None, who="check_custom_jvp",
+                         derivative=name)
+    return _noted(verdict, note)
+
+
+assert_custom_jvp = asserting(check_custom_jvp)

@@ -120,6 +120,7 @@ import numpy as np
 from backprop_reference.oracles.methods import trees
 from backprop_reference.oracles.checks.files import write_bytes_atomic
 from backprop_reference.oracles.methods.numerical.evaluators import network_fixed
+from backprop_reference.oracles.checks import tensors
 from backprop_reference.oracles.checks.options import Options
 from backprop_reference.oracles.engine.problems import check_callable, scalar, takes_xp
 from backprop_reference.oracles.engine.tolerances import TOLERANCES
@@ -480,6 +481,17 @@ def taylor_test(
     1e-7 relative, among them — read as order 2."""
     seed = Options(seed=seed).seed
     check_callable(f, "f")
+    native = tensors.intake((x,), ["x"], "taylor_test", argnums=0)
+    if native is not None:  # a torch tensor or jax array: f and grad run on it, the remainders in float64
+        dtype = native.dtype((0,))
+        if dtype != "float64":
+            raise ValueError(
+                f"taylor_test needs a float64 x to see the order of the remainder; x is {dtype}, whose rounding hides it at "
+                f"every step: use check_gradient, which judges a {dtype} gradient to its precision"
+            )
+        f, x = native.forms(f).numpy, native.arrays[0]
+        grad = native.calling(grad) if callable(grad) else native.read_value(grad)
+        direction = None if direction is None else native.read_value(direction)
     f = functools.partial(f, xp=np) if takes_xp(f) else f  # f(x, xp) is run with xp = numpy, like a plain f(x)
     if callable(grad) and takes_xp(grad):
         grad = functools.partial(grad, xp=np)

@@ -7,6 +7,7 @@
 ``judge``                   ``judge_problem``: every check ends here
 ``comparison``              one answer against the claimed derivative, element by element
 ``tolerances``              each oracle kind's tolerance per dtype, and rounding allowances
+``precision``               a bfloat16, float16 or float32 result judged to its precision
 ``rounding``                rounding bounds of a network's forward and backward pass
 ``kinks``                   elements at a kink, judged by one-sided derivatives
 ``disputes``                exact oracles that disagree: settled before anyone is blamed

@@ -138,7 +138,7 @@ def judge(
     implementation: str,
     tolerance: Tolerance,
     dtype: np.dtype | None = None,
-    scale: float | None = None,
+    scale: float | Sequence[np.ndarray] | None = None,
     terms: Sequence[np.ndarray] | None = None,
     rounding: str = "",
     rigorous: bool = True,
@@ -151,7 +151,8 @@ def judge(
     ``terms`` (B_k per leaf, ``oracles.engine.rounding``; ``rounding`` says where
     they came from; not ``rigorous``: evidence, which keeps the floor under
     it); without ``terms``, S = max(G, floor) (``oracles.engine.tolerances``).
-    ``scale`` fixes S for every element instead.  ``dtype`` defaults to the
+    ``scale`` fixes S instead: one number for every element, or one array per leaf
+    (a low-precision result's allowances, ``oracles.engine.precision``).  ``dtype`` defaults to the
     first actual leaf's."""
     desired = answer.flat("gradients")
     extras = [answer.flat(field) or [None] * len(names) for field in ("errors", "kinked", "lower", "upper")]
@@ -174,7 +175,7 @@ def judge(
 
 def element_scales(
     desired: Sequence[np.ndarray], tolerance: Tolerance, dtype: np.dtype, terms: Sequence[np.ndarray] | None = None,
-    scale: float | None = None, rigorous: bool = True,
+    scale: float | Sequence[np.ndarray] | None = None, rigorous: bool = True,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per leaf, each element's normaliser S_k and rounding bound R_k (``oracles.engine.tolerances``):
     S_k = max(G, R_k / limit) with ``terms`` (B_k), else max(G, floor); ``scale`` fixes S.
@@ -182,6 +183,8 @@ def element_scales(
     finite = [d[np.isfinite(d)] for d in (np.asarray(d, dtype=np.float64) for d in desired)]
     G = max((float(np.max(np.abs(f))) if f.size else 0.0) for f in finite)
     zeros = [np.zeros(np.shape(d)) for d in desired]
+    if scale is not None and not np.isscalar(scale):
+        return [np.broadcast_to(np.asarray(s, np.float64), np.shape(d)) for s, d in zip(scale, desired)], zeros
     if scale is not None:
         return [np.full(np.shape(d), float(scale)) for d in desired], zeros
     if terms is None:

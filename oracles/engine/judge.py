@@ -16,11 +16,11 @@ from typing import Sequence
 
 import numpy as np
 
-from backprop_reference.oracles.engine import kinks
+from backprop_reference.oracles.engine import kinks, precision as low
 from backprop_reference.oracles.engine.comparison import judge
 from backprop_reference.oracles.methods.problem import Problem
 from backprop_reference.oracles.engine.disputes import arbitrate_disputes, at_kinks
-from backprop_reference.oracles.engine.tolerances import tolerance_for
+from backprop_reference.oracles.engine.tolerances import Tolerance, tolerance_for
 from backprop_reference.oracles.engine.verdict import Verdict
 from backprop_reference.oracles.methods import trees
 from backprop_reference.oracles.methods.answer import Answer
@@ -39,6 +39,7 @@ def judge_problem(
     note: str = "",
     brackets: dict[str, Answer] | None = None,
     answers: dict[str, Answer] | None = None,
+    precision: low.Precision | None = None,
 ) -> Verdict:
     """The engine: each of ``oracles`` answers ``problem``, each answer is
     compared with ``ours`` (the claimed gradient, one array per leaf of
@@ -48,7 +49,10 @@ def judge_problem(
     oracle that ran could resolve is listed as not judged, and fails it.
     ``brackets``: numerical answers on part of the elements (``oracles.engine.sampling``),
     used only for the kinks they found there, not judged themselves; ``answers``:
-    the oracles' answers where the caller has them already."""
+    the oracles' answers where the caller has them already.  ``precision``: ``ours`` was
+    computed in a low dtype (bfloat16, float16, float32 tensors): each oracle's float64
+    answer is still compared with it element by element, under the allowance the
+    precision's rule derives (``oracles.engine.precision``) instead of the float64 table."""
     answers, skipped = dict(answers or {}), list(skipped)
     for name in (n for n in oracles if n not in answers):
         try:
@@ -59,13 +63,18 @@ def judge_problem(
         found, tie_note = kinks.found(problem, {**(brackets or {}), **answers}, ours)
         answers = {name: found[name] for name in answers}
         note = "; ".join(n for n in (note, tie_note, *problem.notes.values()) if n)
-    terms, rounding, rigorous = rounding_terms(problem, answers)
+    terms, rounding, rigorous = rounding_terms(problem, answers, float32_evidence=precision is None)
     answers, disputes = arbitrate_disputes(problem, answers, ours, implementation, terms, rigorous)
-    comparisons, resolved_by_any = [], None
+    comparisons, resolved_by_any, records = [], None, ()
+    scales, tolerance = None, None
+    if precision is not None and answers:
+        scales, leaf_records, fallback = low.allowances(precision, problem, problem.layout.names, ours, low.truth_of(answers))
+        records, tolerance, dtype = tuple(leaf_records), Tolerance(1.0, 0.0, low.reason(precision)), low.numpy_dtype(precision.dtype)
+        note = "; ".join(n for n in (note, precision.where, fallback) if n)
     for name, answer in answers.items():
         comparison, resolved = judge(
-            problem.layout.names, ours, answer, implementation=implementation, tolerance=tolerance_for(dtype, name), dtype=dtype,
-            terms=terms, rounding=rounding, rigorous=rigorous,
+            problem.layout.names, ours, answer, implementation=implementation, tolerance=tolerance or tolerance_for(dtype, name), dtype=dtype,
+            terms=None if scales else terms, rounding=rounding, rigorous=rigorous, scale=scales,
         )
         comparisons.append(comparison)
         resolved_by_any = resolved if resolved_by_any is None else [r | s for r, s in zip(resolved_by_any, resolved)]
@@ -75,10 +84,10 @@ def judge_problem(
             trees.element(name, index) for name, r in zip(problem.layout.names, resolved_by_any) for index in np.argwhere(~r)
         )
     elements = sum(int(np.size(a)) for a in ours)
-    return Verdict(implementation, tuple(comparisons), tuple(skipped), note, unjudged, elements, tuple(disputes))
+    return Verdict(implementation, tuple(comparisons), tuple(skipped), note, unjudged, elements, tuple(disputes), precision=records)
 
 
-def rounding_terms(problem: Problem, answers: dict[str, Answer]) -> tuple[list[np.ndarray] | None, str, bool]:
+def rounding_terms(problem: Problem, answers: dict[str, Answer], float32_evidence: bool = True) -> tuple[list[np.ndarray] | None, str, bool]:
     """B_k per leaf (``oracles.engine.rounding``), where it came from, and whether it is a bound.
 
     * A network: the forward and backward pass on magnitudes — a bound.
@@ -93,7 +102,10 @@ def rounding_terms(problem: Problem, answers: dict[str, Answer]) -> tuple[list[n
       element's size plus the gradient's scale: beyond, it is a disagreement
       (an oracle that is wrong, a branch taken the other way in float32), not
       rounding; it is discarded, and the oracles' disagreement is arbitrated.
-    * Otherwise none (the floor stands in)."""
+    * Otherwise none (the floor stands in).
+
+    ``float32_evidence=False`` leaves out the float32 run (a low-precision result is judged
+    by its own rule, ``oracles.engine.precision``, not by these terms)."""
     bounds = problem.rounding_bounds()
     if bounds is not None:
         return bounds, "from a backward pass on magnitudes", True
@@ -102,11 +114,11 @@ def rounding_terms(problem: Problem, answers: dict[str, Answer]) -> tuple[list[n
         _evidence(a, b, float(np.finfo(np.float64).eps), SPREAD_LIMIT) for i, a in enumerate(exact) for b in exact[i + 1:]
     ]
     sources = ["the spread of the exact oracles"] if pieces else []
-    if not problem.why_not("torch"):
+    if float32_evidence and not problem.why_not("torch"):
         torch = ORACLES["torch"]
         try:
             g64 = (answers["torch"] if "torch" in answers else torch.answer(problem)).flat("gradients")
-            g32 = torch.answer(problem.in_float32()).flat("gradients")
+            g32 = torch.answer(problem.in_dtype(np.float32)).flat("gradients")
             pieces.append(_evidence(g32, g64, float(np.finfo(np.float32).eps), FLOAT32_LIMIT))
             sources.append("torch.autograd in float32 (2²⁹ × float64's rounding)")
         except (OracleCannotRun, ImportError):  # no float32 run: no evidence from it

@@ -109,11 +109,13 @@ class Forms:
     framework's arrays (jax.numpy, torch, complex NumPy, mpmath) — from
     ``traced``: one callable for every framework (an f written against xp), or
     a table by framework name; elsewhere ``OracleCannotRun`` says ``why_not``
-    (one reason, or one per framework name with "" for the rest)."""
+    (one reason, or one per framework name with "" for the rest).  ``device``:
+    where the framework oracles put their copies (the user's tensors' device,
+    ``oracles.checks.tensors``; the CPU for NumPy inputs)."""
 
     def __init__(self, numpy: Callable, traced: Callable[[Framework], Callable] | Mapping[str, Callable[[Framework], Callable]],
-                 why_not: str | Mapping[str, str] = ""):
-        self.numpy, self._traced, self.why_not = numpy, traced, why_not
+                 why_not: str | Mapping[str, str] = "", device: str = "cpu"):
+        self.numpy, self._traced, self.why_not, self.device = numpy, traced, why_not, device
 
     def on(self, framework: Framework) -> Callable:
         if not self.runs_on(framework.name):
@@ -233,6 +235,10 @@ class _Arguments:
 
     kinks_known = False  # f is opaque: its kinks are found element by element (stencils.jumped), not known beforehand
 
+    @property
+    def device(self) -> str:
+        return self.forms.device
+
     def on_a_kink(self) -> bool:
         return False
 
@@ -282,9 +288,10 @@ class FunctionProblem(_Arguments):
                                               for _, c, o in trees.matched(self.cotangent, value, "cotangent", "f's output")))
         return self._objective_terms
 
-    def in_float32(self) -> "FunctionProblem":
-        """The same problem on float32 copies (the rounding evidence of ``oracles.checks``)."""
-        return FunctionProblem(self.forms, self.args, self.roots, self.argnums, dtype=np.float32, cotangent=self.cotangent, where=self.where)
+    def in_dtype(self, dtype: Any) -> "FunctionProblem":
+        """The same problem on copies in ``dtype`` (float32: the rounding evidence of ``oracles.engine.judge``;
+        bfloat16, float16: the framework's own low-precision derivative, ``oracles.engine.precision``)."""
+        return FunctionProblem(self.forms, self.args, self.roots, self.argnums, dtype=dtype, cotangent=self.cotangent, where=self.where)
 
     def _flatten(self, gradient: Any) -> list:
         """The leaves of a gradient shaped like the chosen arguments (a tuple over ``argnums``)."""
@@ -454,8 +461,8 @@ class TangentProblem(_Arguments):
         remaining = iter(items)
         return trees.map_leaves(self.output, lambda _, leaf: next(remaining), self.out_root)
 
-    def in_float32(self) -> "TangentProblem":
-        return TangentProblem(self.forms, self.args, self.roots, self.argnums, self.tangent, self.output, np.float32,
+    def in_dtype(self, dtype: Any) -> "TangentProblem":
+        return TangentProblem(self.forms, self.args, self.roots, self.argnums, self.tangent, self.output, dtype,
                               out_root=self.out_root, where=self.where)
 
     def objective_terms(self) -> float:
@@ -509,6 +516,10 @@ class JacobianProblem:
 
     kinks_known = False
 
+    @property
+    def device(self) -> str:
+        return self.forms.device
+
     def on_a_kink(self) -> bool:
         return False
 
@@ -527,8 +538,8 @@ class JacobianProblem:
     def objective_terms(self) -> float:
         return 0.0
 
-    def in_float32(self) -> "JacobianProblem":
-        return JacobianProblem(self.forms, self.args, self.roots, self.argnums, self.output, np.float32, single=self.single)
+    def in_dtype(self, dtype: Any) -> "JacobianProblem":
+        return JacobianProblem(self.forms, self.args, self.roots, self.argnums, self.output, dtype, single=self.single)
 
     def columns(self):
         """(block, element index, the tangent problem along that input element), for every input element."""
@@ -567,6 +578,7 @@ class NetworkProblem:
 
     mode = "gradient"
     kinks_known = True  # its activations' kinks: seen beforehand (on_a_kink), watched in arbitration
+    device = "cpu"
 
     def __init__(self, mlp: MLP, params: Params, X: np.ndarray, Y: np.ndarray):
         self.mlp, self.params, self.X, self.Y = mlp, params, X, Y
@@ -579,9 +591,9 @@ class NetworkProblem:
     def why_not(self, framework: str) -> str:
         return ""  # every framework oracle has its own forward pass of a registered network
 
-    def in_float32(self) -> "NetworkProblem":
-        f32 = [(W.astype(np.float32), None if b is None else b.astype(np.float32)) for W, b in self.params]
-        return NetworkProblem(self.mlp, f32, self.X.astype(np.float32), self.Y.astype(np.float32))
+    def in_dtype(self, dtype: Any) -> "NetworkProblem":
+        cast = [(W.astype(dtype), None if b is None else b.astype(dtype)) for W, b in self.params]
+        return NetworkProblem(self.mlp, cast, self.X.astype(dtype), self.Y.astype(dtype))
 
     def rounding_bounds(self) -> list[np.ndarray]:
         return self.terms()

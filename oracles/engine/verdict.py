@@ -55,10 +55,23 @@ class Verdict:
     disputes: tuple[Dispute, ...] = ()  # elements where the exact oracles disagreed among themselves
     taylor: object = None  # an oracles.checks.taylor.TaylorResult when asked for: a second opinion, shown, not judged
     properties: tuple = ()  # oracles.checks.properties.PropertyResult: what else a backward pass must satisfy
+    precision: tuple = ()  # oracles.engine.precision.LeafPrecision: how a low-precision result was judged, leaf by leaf
 
     @property
     def ok(self) -> bool:
         return bool(self.comparisons) and all(c.ok for c in self.comparisons) and not self.unjudged and self.properties_hold
+
+    @property
+    def precision_shown(self) -> tuple:
+        """One low-precision record per leaf: the one nearest its allowance over the probes
+        (``x @ cotangent 2`` stands for x); ``precision`` holds them all."""
+        by_leaf: dict[str, object] = {}
+        for record in self.precision:
+            leaf = record.name.split(" @ ")[0]
+            best = by_leaf.get(leaf)
+            if best is None or record.error / max(record.allowed, 1e-300) > best.error / max(best.allowed, 1e-300):
+                by_leaf[leaf] = record
+        return tuple(by_leaf.values())
 
     @property
     def properties_hold(self) -> bool:
@@ -131,6 +144,7 @@ class Verdict:
         if not self.ok and self.worst is not None and not self.worst.ok:
             lines.append(f"  worst: {self.worst.element} (by {self.worst.oracle})")
         lines += [f"  {c.message()}" for c in self.comparisons]
+        lines += [f"  low precision: {p.line()}" for p in self.precision_shown]
         if self.unjudged:
             shown = ", ".join(self.unjudged[:5]) + (f" and {len(self.unjudged) - 5} more" if len(self.unjudged) > 5 else "")
             lines.append(f"  not judged: {shown} — unresolved by every oracle that ran")
@@ -177,4 +191,5 @@ def joined(verdicts: Sequence[Verdict], note: str = "") -> Verdict:
     return Verdict(
         verdicts[0].implementation, tuple(comparisons), tuple(dict.fromkeys(s for v in verdicts for s in v.skipped)), "; ".join(notes),
         tuple(e for v in verdicts for e in v.unjudged), sum(v.elements for v in verdicts), tuple(d for v in verdicts for d in v.disputes),
+        precision=tuple(p for v in verdicts for p in v.precision),
     )

@@ -33,6 +33,7 @@ class Problem(Protocol):
     leaves: list[np.ndarray]  # the point θ: one float array per differentiated leaf
     notes: Mapping[str, str]  # what the verdict should say about how the oracles evaluated it (one line per cause)
     kinks_known: bool  # True: its kinks are known beforehand (a network's activations); False: found from its values
+    device: str  # where the framework oracles put their float64 copies: "cpu", or the user's tensors' device ("cuda:0")
 
     def function(self, framework: Framework) -> tuple[Callable, Any]:
         """``(fn, data)``: ``fn(leaves, data)`` is E (or the outputs) written in ``framework``."""
@@ -49,8 +50,9 @@ class Problem(Protocol):
     def on_a_kink(self) -> bool:
         """The point sits exactly on a known kink (only where ``kinks_known``)."""
 
-    def in_float32(self) -> "Problem":
-        """The same problem on float32 copies: the evidence of rounding."""
+    def in_dtype(self, dtype: Any) -> "Problem":
+        """The same problem on copies in ``dtype`` (float32: the evidence of rounding; bfloat16, float16:
+        the framework's own low-precision derivative, ``oracles.engine.precision``)."""
 
     def watched(self, framework: Framework, seen: list[bytes]) -> Framework:
         """``framework`` with each known kink appending the pattern of sides taken to ``seen`` on each evaluation

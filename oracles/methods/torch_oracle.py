@@ -58,15 +58,26 @@ DETACHED_REASON = (
 
 
 def resolve_device(device: str) -> torch.device:
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda'; got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was asked for, but torch sees no CUDA GPU on this machine")
+    """``"cpu"``, ``"cuda"`` or ``"cuda:N"`` as a ``torch.device``, if torch sees it."""
+    if not isinstance(device, str) or not (device in ("cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N'; got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for, but torch sees no CUDA GPU on this machine")  # noqa: E501
     return torch.device(device)
 
 
 def _tensor(array, where: torch.device, differentiated: bool = False) -> torch.Tensor:
+    """A NumPy array as a tensor on ``where`` in its own dtype (an ``ml_dtypes.bfloat16`` array as
+    torch.bfloat16, by way of float32: exact)."""
+    if array.dtype.name == "bfloat16":
+        return torch.tensor(array.astype(np.float32), device=where).to(torch.bfloat16).requires_grad_(differentiated)
     return torch.tensor(array, device=where, requires_grad=differentiated)
+
+
+def as_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A tensor's values as a NumPy array on the CPU (bfloat16 as float32: exact)."""
+    tensor = tensor.detach().cpu()
+    return (tensor.float() if tensor.dtype == torch.bfloat16 else tensor).numpy().copy()
 
 
 def _converted(data, where: torch.device):
@@ -74,10 +85,10 @@ def _converted(data, where: torch.device):
     return trees.map_leaves(data, lambda _, leaf: _tensor(leaf, where) if isinstance(leaf, np.ndarray) else leaf, "data")
 
 
-def prepare(problem, device: str = "cpu") -> Callable[[], list]:
-    """The gradient on tensors already on ``device``: call it to compute
-    (waiting for the GPU), get tensors shaped like the problem's leaves."""
-    where = resolve_device(device)
+def prepare(problem, device: str | None = None) -> Callable[[], list]:
+    """The gradient on tensors already on ``device`` (default: the problem's): call it to
+    compute (waiting for the GPU), get tensors shaped like the problem's leaves."""
+    where = resolve_device(problem.device if device is None else device)
     fn, data = problem.function(TORCH)
     leaves = [_tensor(leaf, where, differentiated=True) for leaf in problem.leaves]
     data = _converted(data, where)
@@ -99,7 +110,7 @@ def prepare(problem, device: str = "cpu") -> Callable[[], list]:
                 raise OracleCannotRun(f"evaluating with xp=torch failed: {describe(error)}") from error
             if not isinstance(value, torch.Tensor):
                 raise OracleCannotRun(f"f returned {type(value).__name__} with xp=torch, not a tensor")
-            if value.dtype != leaves[0].dtype:
+            if leaves[0].dtype == torch.float64 and value.dtype != torch.float64:
                 raise OracleCannotRun(f"f returned {value.dtype} for {str(leaves[0].dtype).removeprefix('torch.')} inputs with xp=torch (a constant made without dtype?)")
             try:
                 grads = torch.autograd.grad(value, leaves, allow_unused=True) if value.requires_grad else [None] * len(leaves)
@@ -112,18 +123,18 @@ def prepare(problem, device: str = "cpu") -> Callable[[], list]:
     return call
 
 
-def answer(problem, device: str = "cpu") -> Answer:
+def answer(problem, device: str | None = None) -> Answer:
     """``torch.autograd`` of the problem, as NumPy arrays shaped like its leaves."""
-    values = [g.detach().cpu().numpy().copy() for g in prepare(problem, device)()]
+    values = [as_numpy(g) for g in prepare(problem, device)()]
     return Answer("torch", problem.layout, problem.layout.unflatten(values))
 
 
-def tangent(problem, device: str = "cpu") -> Answer:
+def tangent(problem, device: str | None = None) -> Answer:
     """``torch.func.jvp`` of the problem's outputs along its tangent (forward mode), as NumPy arrays."""
-    where = resolve_device(device)
+    where = resolve_device(problem.device if device is None else device)
     fn, data = problem.function(TORCH)
     leaves = tuple(_tensor(leaf, where) for leaf in problem.leaves)
-    tangents = tuple(_tensor(t, where) for t in problem.tangent)
+    tangents = tuple(_tensor(np.asarray(t, dtype=leaf.dtype), where) for t, leaf in zip(problem.tangent, problem.leaves))
     data = _converted(data, where)
     with torch_full_precision(), warnings.catch_warnings():
         # torch.func.jvp's first call scripts a helper with the deprecated torch.jit.script: not the caller's concern
@@ -134,5 +145,5 @@ def tangent(problem, device: str = "cpu") -> Answer:
             raise
         except Exception as error:  # noqa: BLE001 — reported as why this oracle could not run
             raise OracleCannotRun(f"torch.func.jvp failed: {describe(error)}") from error
-    values = [o.detach().cpu().numpy().copy() for o in out]
+    values = [as_numpy(o) for o in out]
     return Answer("torch", problem.layout, problem.layout.unflatten(values))
