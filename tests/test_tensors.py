@@ -344,3 +344,110 @@ def test_a_bfloat16_torch_function_is_checked_in_float64_or_refused_unpromoted()
     assert verdict.ok and "x: bfloat16" in verdict.note, verdict
     with pytest.raises(TypeError, match="argument x of check_torch_function is bfloat16.*pass promote=True"):
         oracles.check_torch_function(_Tanh, x, promote=False)
+
+
+# --- the product checks on tensors ---------------------------------------------------------------------
+
+
+LINE = torch.linspace(-0.9, 1.1, 5, dtype=torch.float64)
+
+
+def _sinx(x):
+    return torch.sin(x) * x
+
+
+def _dsinx(x):
+    return torch.cos(x) * x + torch.sin(x)
+
+
+def test_jvp_jacobian_and_hvp_take_torch_tensors_and_catch_a_1e6_slip():
+    assert oracles.check_jvp(_sinx, lambda t, x: t * _dsinx(x), LINE).ok
+    assert not oracles.check_jvp(_sinx, lambda t, x: t * _dsinx(x) * (1 + 1e-6), LINE).ok
+    assert oracles.check_jacobian(_sinx, lambda x: torch.diag(_dsinx(x)), LINE).ok
+    assert not oracles.check_jacobian(_sinx, lambda x: torch.diag(_dsinx(x) * (1 + 1e-6)), LINE).ok
+    total = lambda x: torch.sum(_sinx(x))  # noqa: E731
+    d2 = lambda x: 2 * torch.cos(x) - torch.sin(x) * x  # noqa: E731
+    verdict = oracles.check_hvp(total, lambda v, x: v * d2(x), LINE)
+    assert verdict.ok and "torch" in verdict.oracles_ran, verdict  # torch.func's own second derivative is the exact oracle
+    assert not oracles.check_hvp(total, lambda v, x: v * d2(x) * (1 + 1e-6), LINE).ok
+
+
+def test_a_given_cotangent_may_be_a_tensor():
+    verdict = oracles.check_vjp(_sinx, lambda c, x: c * _dsinx(x), LINE, cotangent=torch.ones(5, dtype=torch.float64))
+    assert verdict.ok and verdict.elements == 5, verdict
+
+
+def test_an_object_layer_holding_tensors_is_checked():
+    class Linear:
+        def __init__(self):
+            self.W = W.clone()
+
+        def forward(self, x):
+            self.x = x
+            return x @ self.W
+
+        def backward(self, dout):
+            self.dW = self.x.T @ dout
+            return dout @ self.W.T
+
+    forward, backward = oracles.object_layer(Linear(), parameters=("W",))
+    verdict = oracles.check_layer(forward, backward, X, W.clone())
+    assert verdict.ok and "torch" in verdict.oracles_ran, verdict
+
+
+def test_golden_files_take_float32_and_float64_tensors_and_refuse_lower(tmp_path):
+    from backprop_reference.reference.mlp import MLP
+
+    config = oracles.GoldenConfig("tiny", MLP((2, 3, 1), ("tanh", "identity"), "squared_error"), seed=0)
+    mlp, params, X_, Y_ = oracles.golden_inputs(config)
+    grads = oracles.gradients(mlp, params, X_, Y_, oracle="torch")
+    as_tensors = [(torch.from_numpy(dW), torch.from_numpy(db)) for dW, db in grads]
+    path = oracles.save_golden(tmp_path / "g.npz", config, as_tensors, implementation="torch")
+    assert oracles.compare_golden(path, as_tensors).ok
+    with pytest.raises(TypeError, match="grads holds a torch bfloat16 array; a golden file holds float32 or float64"):
+        oracles.compare_golden(path, [(dW.to(torch.bfloat16), db) for dW, db in as_tensors])
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16], ids=str)
+def test_a_backward_that_writes_into_dout_fails_untouched_in_any_dtype(dtype):
+    def scribbling(dout, cache):
+        grads = tanh_backward(dout, cache)
+        dout.mul_(0)  # in place, after use
+        return grads
+
+    verdict = oracles.check_layer(tanh_forward, scribbling, *(t.to(dtype) for t in (X, W, B)))
+    assert verdict.failed_properties == ("untouched",), verdict
+    assert "backward wrote into dout" in str(verdict)
+
+
+def test_a_forward_that_writes_into_its_tensor_argument_fails_untouched():
+    def clamping(x, w, b):
+        out, cache = tanh_forward(x, w, b)
+        x.clamp_(min=0)  # in place: the caller's x would change
+        return out, cache
+
+    verdict = oracles.check_layer(clamping, tanh_backward, *(t.to(torch.bfloat16) for t in (X, W, B)), cotangents=1)
+    assert "untouched" in verdict.failed_properties and "forward wrote into its argument x" in str(verdict), verdict
+
+
+def test_jax_arrays_in_a_layer_and_a_vjp():
+    def forward(x, w):
+        h = jnp.tanh(x @ w)
+        return h, (x, w, h)
+
+    def backward(dout, cache, scale=1.0):
+        x, w, h = cache
+        dz = dout * (1 - h * h)
+        return dz @ w.T, scale * (x.T @ dz)
+
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((6, 4)), dtype=jnp.float32)
+    w = jnp.asarray(np.random.default_rng(1).standard_normal((4, 3)), dtype=jnp.float32)
+    verdict = oracles.check_layer(forward, backward, x, w)
+    assert verdict.ok and "jax" in verdict.oracles_ran and {p.rule for p in verdict.precision} == {"framework"}, verdict
+    assert "ran on your float32 jax arrays on cpu" in verdict.note
+    assert not oracles.check_layer(forward, lambda d, c: backward(d, c, scale=1.001), x, w).ok
+
+
+def test_the_sampled_mode_is_refused_for_tensors():
+    with pytest.raises(ValueError, match="mode='sampled' is not offered for torch tensors"):
+        oracles.check_gradient(tanh_loss, tanh_loss_grad, (X, W, B), mode="sampled")

@@ -123,6 +123,9 @@ def check_gradient(
     args, roots = _arguments(x, f)
     chosen_argnums, single = arguments.check_argnums(argnums, len(args))
     native = tensors.intake(args, roots, "check_gradient", argnums=argnums)
+    if native is not None and mode == "sampled":
+        raise ValueError("mode='sampled' is not offered for torch tensors, jax arrays or 16-bit arrays: every element is judged "
+                         "(mode='auto' or 'elementwise')")
     if native is not None:
         args, forms = native.arrays, native.forms(f)
         call_f, call_grad = forms.numpy, native.calling(grad)

@@ -122,11 +122,10 @@ assert_layer = asserting(check_layer)
 def _native_layer(native: tensors.Native, forward: Callable, backward: Callable, args: tuple, options: Options, cotangent: Any,
                   cotangents: int, argnums: Any, names: Sequence[str], batch: dict[str, int] | None) -> Verdict:
     """``check_layer`` on the user's tensors: forward and backward on them, the oracles on float64 copies."""
-    def forward_(*arrays):  # the user's forward on their own arrays (dtype, device)
-        return forward(*native.native_args(arrays))
+    forward_ = native.calls(forward)  # the user's forward on their own arrays (dtype, device)
 
     def backward_(dout, cache):
-        return native.read(backward(native.native_like(dout, lead, "out"), cache))
+        return native.read(native.calls(lambda d: backward(d, cache), lead=lead)(dout))
 
     def vjp(dout, *arrays):
         return backward_(dout, forward_(*arrays)[1])
@@ -173,8 +172,8 @@ def object_layer(
     if isinstance(parameters, str) or not all(isinstance(p, str) for p in parameters):
         raise TypeError(f"parameters must be a sequence of attribute names; got {parameters!r}")
     for name in parameters:
-        if not isinstance(getattr(layer, name, None), np.ndarray):
-            raise TypeError(f"layer.{name} must be a numpy.ndarray to be differentiated; got {type(getattr(layer, name, None)).__name__}")
+        if tensors.framework_of(getattr(layer, name, None)) is None:
+            raise TypeError(f"layer.{name} must be an array (NumPy, torch or jax) to be differentiated; got {type(getattr(layer, name, None)).__name__}")
     gradients = tuple(gradients) if gradients is not None else tuple(f"d{name}" for name in parameters)
     if len(gradients) != len(parameters):
         raise ValueError(f"gradients must name one attribute per parameter ({len(parameters)}); got {gradients!r}")

@@ -195,6 +195,7 @@ def check_vjp(
     check_callable(vjp, "vjp")
     native = tensors.intake(args, list(names) if names is not None else arguments.roots(f, len(args)), "check_vjp", argnums=argnums)
     if native is not None:
+        names = native.names
         f, vjp, args = native.forms(f), native.calling(vjp, native.evaluate(f), "out"), native.arrays
     return _check_vjp(f, vjp, args, options, cotangent=cotangent, cotangents=cotangents, argnums=argnums, names=names,
                       words=("check_vjp", "f", "vjp"), pass_of=pass_of, batch=batch, native=native)

@@ -216,22 +216,23 @@ class Native:
     def _to_numpy_tree(self, a: Any, root: str) -> Any:
         return trees.map_leaves(a, lambda _, leaf: to_numpy(leaf) if framework_of(leaf) else leaf, root)
 
-    def native_args(self, arrays: tuple, *, float64: bool = False) -> tuple:
+    def native_args(self, arrays: tuple, *, float64: bool = False, passed: list | None = None) -> tuple:
         """``arrays`` (NumPy, shaped like the arguments) as the user's arrays: each leaf in its own
-        framework, dtype and device (``float64``: floating leaves in float64, for the oracles)."""
+        framework, dtype and device (``float64``: floating leaves in float64, for the oracles).
+        ``passed`` collects (NumPy source, the user's array, a pristine copy) for ``written_back``."""
         converted = []
         for a, root, row in zip(arrays, self.names, self.placed):
             remaining = iter(row)
-            converted.append(trees.map_leaves(a, lambda _, leaf, r=remaining: self._leaf(leaf, next(r), float64), root))
+            converted.append(trees.map_leaves(a, lambda _, leaf, r=remaining: self._leaf(leaf, next(r), float64, passed), root))
         return tuple(converted)
 
-    def _leaf(self, value: Any, placed: Placed | None, float64: bool) -> Any:
+    def _leaf(self, value: Any, placed: Placed | None, float64: bool, passed: list | None = None) -> Any:
         if placed is None or not isinstance(value, np.ndarray):
             return value
         dtype = "float64" if float64 and placed.dtype in NUMPY_FLOATS else placed.dtype
-        return from_numpy(value, placed.framework, dtype, placed.device)
+        return _watched(value, from_numpy(value, placed.framework, dtype, placed.device), passed)
 
-    def native_like(self, tree: Any, like: Any, root: str) -> Any:
+    def native_like(self, tree: Any, like: Any, root: str, passed: list | None = None) -> Any:
         """A cotangent, tangent or vector (NumPy) as arrays like ``like``'s leaves (the user's output, or arguments), in order."""
         likes = [leaf for _, leaf in trees.leaves(like, root) if leaf is not None]
         remaining = iter(likes)
@@ -240,9 +241,23 @@ class Native:
             model = next(remaining)
             if not isinstance(leaf, np.ndarray) or framework_of(model) is None:
                 return leaf
-            return from_numpy(leaf, framework_of(model), dtype_name(model), device_of(model))
+            return _watched(leaf, from_numpy(leaf, framework_of(model), dtype_name(model), device_of(model)), passed)
 
         return trees.map_leaves(tree, convert, root)
+
+    def calls(self, fn: Callable, extra: Any = None, lead: Any = None, root: str = "out") -> Callable[..., Any]:
+        """``fn(*arrays)`` — or ``fn(extra, *arrays)`` with ``lead`` — called on the user's kind of arrays,
+        and what it wrote into them written back into the NumPy ones it was given (so that the
+        ``untouched`` property sees a write into x or dout, whatever the dtype or device)."""
+        def call(*arrays):
+            passed: list = []
+            leading = () if lead is None else (self.native_like(arrays[0], lead, root, passed),)
+            rest = arrays if lead is None else arrays[1:]
+            try:
+                return fn(*leading, *self.native_args(rest, passed=passed))
+            finally:
+                written_back(passed)
+        return call
 
     def rounded(self, tree: Any, like: Any, root: str) -> Any:
         """A float64 probe rounded to the dtypes of ``like``'s leaves and back (float64 copies of the values the user's
@@ -302,16 +317,10 @@ class Native:
     def calling(self, derivative: Callable, lead: Any = None, root: str = "out") -> Callable:
         """The user's derivative as the checks call it — ``(extra, *arrays)`` in NumPy when ``lead``
         (a native pytree the extra argument mirrors: the output for a cotangent), else ``(*arrays)`` —
-        calling it with the user's arrays: every argument in its own dtype and device."""
+        calling it with the user's arrays: every argument in its own dtype and device; its result read back."""
         own = dict(xp=_namespace(self.framework)) if takes_xp(derivative) else {}
-
-        if lead is None:
-            def call(*arrays):
-                return self.read(derivative(*self.native_args(arrays), **own))
-        else:
-            def call(extra, *arrays):
-                return self.read(derivative(self.native_like(extra, lead, root), *self.native_args(arrays), **own))
-        return call
+        call = self.calls(lambda *values: derivative(*values, **own), lead=lead, root=root)
+        return lambda *arrays: self.read(call(*arrays))
 
     def evaluate(self, f: Callable) -> Any:
         """f at the user's own arrays (their dtypes, their device): what a cotangent mirrors (kept as ``output``)."""
@@ -322,6 +331,26 @@ class Native:
     def placed_of(self, argnums: Sequence[int]) -> list[Placed | None]:
         """The differentiated leaves' placements, in order (what their gradients must match)."""
         return [placed for n in argnums for placed in self.placed[n] if placed is not None]
+
+
+def _watched(source: np.ndarray, native: Any, passed: list | None) -> Any:
+    if passed is not None and framework_of(native) in ("torch", "numpy") and source.flags.writeable:
+        passed.append((source, native, native.clone() if framework_of(native) == "torch" else native.copy()))
+    return native
+
+
+def written_back(passed: list) -> None:
+    """Where the user's function wrote into an array it was given, the NumPy source takes the new
+    values (jax arrays are immutable: nothing to watch)."""
+    for source, native, pristine in passed:
+        if framework_of(native) == "torch":
+            import torch
+
+            changed = native.shape != pristine.shape or not torch.equal(native.detach(), pristine.detach())
+        else:
+            changed = not np.array_equal(native, pristine, equal_nan=True)
+        if changed and native.shape == source.shape:
+            source[...] = to_numpy(native)
 
 
 def _namespace(framework: str) -> Any:
