@@ -48,3 +48,21 @@ def test_a_gradient_returned_on_the_cpu_fails_the_dtypes_property():
     w = torch.randn(3, 2, device="cuda", dtype=torch.float64)
     verdict = oracles.check_layer(forward, lambda d, c: tuple(t.cpu() for t in backward(d, c)), x, w)
     assert "dtypes" in verdict.failed_properties and "on cpu, but x is torch float64 on cuda:0" in str(verdict)
+
+
+class _Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        assert x.is_cuda, "the Function runs where its tensors are"
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * g * x ** 2
+
+
+def test_a_cuda_only_function_is_checked_on_cuda():
+    verdict = oracles.check_torch_function(_Cube, torch.linspace(-1, 1, 6, device="cuda"))
+    assert verdict.ok and "ran on cuda:0" in verdict.note, verdict

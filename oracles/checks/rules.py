@@ -136,12 +136,18 @@ def check_torch_function(
     name = options.named(f"{function.__name__}.backward")
     names = argument_names(function.forward, len(args) + 1)  # forward(ctx, x, w), or forward(x, w) with setup_context
     names = names[1:] if names[0] == "ctx" else argument_names(function.forward, len(args))
+    devices = {str(a.device) for a in args if isinstance(a, torch.Tensor)}
+    if len(devices) > 1:
+        raise ValueError(f"the tensors given to check_torch_function are on different devices ({', '.join(sorted(devices))}): put them on one")
+    device = devices.pop() if devices else "cpu"  # the Function runs where its tensors are (a CUDA-only kernel on CUDA)
     arrays, note = _promoted(args, names, promote, "check_torch_function")
     chosen, _ = arguments.choose_argnums(argnums, arrays, names)
+    if device != "cpu":
+        note = "; ".join(n for n in (note, f"{function.__name__} ran on {device}; the numerical oracles' evaluations too") if n)
 
     def tensors(values: tuple, grad: Sequence[int] = ()) -> list:
-        return [torch.tensor(a, requires_grad=n in grad) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
-                else (torch.from_numpy(a.copy()) if isinstance(a, np.ndarray) else a) for n, a in enumerate(values)]
+        return [torch.tensor(a, requires_grad=n in grad, device=device) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+                else (torch.from_numpy(a.copy()).to(device) if isinstance(a, np.ndarray) else a) for n, a in enumerate(values)]
 
     def forward_pass(*values) -> tuple[Any, Any]:
         inputs = tensors(values, chosen)
@@ -165,7 +171,7 @@ def check_torch_function(
 
     def _tensor_of(values: np.ndarray, dtype) -> Any:
         tensor = torch.from_numpy(values) if isinstance(values, np.ndarray) and values.flags.writeable else torch.as_tensor(values)
-        return tensor if tensor.dtype == dtype else tensor.to(dtype)
+        return tensor.to(device=device, dtype=dtype)
 
     forms = Forms(lambda *values: forward_pass(*values)[0], {}, _reasons(f"{function.__name__}.apply", "torch"))
     verdict = _check_vjp(
