@@ -3,6 +3,8 @@
 * ``testbed.mutants`` — the catalogue of realistic derivation bugs, each one
   equation of backpropagation replaced by the slip students make; every
   check must catch every one of them;
+* ``testbed.low_precision`` — low-precision slips in torch code (bfloat16,
+  float16, float32), each with its correct twin: every slip WRONG, every twin OK;
 * ``testbed.drawer`` — the one seeded drawer of networks and cases: the
   report's sweeps call it with a seed, the strategies with Hypothesis's draws;
 * ``testbed.strategies`` — Hypothesis strategies for networks and cases, for
