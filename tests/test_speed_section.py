@@ -189,3 +189,45 @@ def test_the_peer_checkers_are_handed_the_claimed_derivative():
     for checker in checkers.CHECKERS[1:]:
         assert not checkers.caught(checker, layer.forward, layer.backward, args, lambda: None), checker
         assert checkers.caught(checker, layer.forward, layer.buggy_backward, args, lambda: None), checker
+
+
+def test_the_low_precision_bench_counts_false_alarms_and_caught_slips():
+    """The low-precision rows: ours passes the correct bfloat16 softmax backward and catches its slip;
+    gradcheck at its defaults flags the correct one (a false alarm, shown as such)."""
+    from backprop_reference.reports.bench import low_precision
+
+    data = low_precision.measure(entries=("softmax",), dtypes=("bfloat16",))
+    rows = {(r["checker"], r["setting"]): r for r in data["rows"]}
+    ours = rows[(low_precision.OURS, low_precision.DEFAULTS)]
+    assert (ours["twins_flagged"], ours["twins"], ours["slips_caught"], ours["slips"]) == (0, 1, 1, 1)
+    gradcheck = rows[(low_precision.GRADCHECK, low_precision.DEFAULTS)]
+    assert gradcheck["flagged_twins"] == ["softmax"]
+    assert {(c["checker"], c["backward"]) for c in data["cases"]} >= {(low_precision.OURS, "twin"), (low_precision.OURS, "slip")}
+    json.dumps(data, allow_nan=False)
+    (table,) = speed_section.low_precision_tables({"low_precision": data})
+    shown = {(r[0], r[2]): r for r in table.rows}
+    assert shown[(low_precision.OURS, low_precision.DEFAULTS)][4:6] == ("0 / 1", "1 / 1")
+    assert "flagged softmax" in shown[(low_precision.GRADCHECK, low_precision.DEFAULTS)][7]
+    assert table.marks[table.rows.index(shown[(low_precision.OURS, low_precision.DEFAULTS)])] == ""
+
+
+def test_the_low_precision_table_marks_our_false_alarm_and_tolerates_an_old_bench_json():
+    from backprop_reference.reports.bench import low_precision
+
+    assert speed_section.low_precision_tables({}) == ()
+    row = {"checker": low_precision.OURS, "dtype": "float16", "setting": low_precision.DEFAULTS, "tolerance_text": "its own",
+           "twins_flagged": 1, "twins": 5, "slips_caught": 5, "slips": 5, "seconds_per_check": 1.0,
+           "flagged_twins": ["softmax"], "missed_slips": []}
+    data = {"catalogue": "c", "seed": 0, "entries": [{"name": "softmax"}], "ladder": [1e-3], "not_run": [],
+            "ours_options": {"cotangents": 1, "properties": False}, "rows": [row]}
+    (table,) = speed_section.low_precision_tables({"low_precision": data})
+    assert table.marks == ("fail",) and table.rows[0][7] == "flagged softmax"
+
+
+def test_the_low_precision_bench_refuses_an_unknown_entry_or_dtype():
+    from backprop_reference.reports.bench import low_precision
+
+    with pytest.raises(ValueError, match="float8"):
+        low_precision.measure(entries=("softmax",), dtypes=("float8",))
+    with pytest.raises(ValueError, match="nonesuch"):
+        low_precision.measure(entries=("nonesuch",))

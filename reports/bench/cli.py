@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from tabulate import tabulate
 
-from backprop_reference.reports.bench import checkers, hand_derived, numerical, public_api, threads
+from backprop_reference.reports.bench import checkers, hand_derived, low_precision, numerical, public_api, threads
 from backprop_reference.reports.cli import positive_int
 from backprop_reference.reports.io import unwritable, write_atomic, write_bytes_atomic
 from backprop_reference.reports.render import plots
@@ -47,6 +47,7 @@ def run(quick: bool, rounds: int | None) -> dict[str, object]:
     numbers = numerical.measure(quick=quick)
     api = public_api.measure(quick=quick, rounds=rounds)
     peers = checkers.measure(quick=quick)
+    low = low_precision.measure(quick=quick)
     return {
         "schema": BENCH_SCHEMA,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -57,6 +58,7 @@ def run(quick: bool, rounds: int | None) -> dict[str, object]:
         "numerical": numbers,
         "public_api": public_api.json_data(api),
         "checkers": peers,
+        "low_precision": low,
         "seconds": round(time.perf_counter() - started, 1),
     }
 

@@ -76,7 +76,8 @@ def tables(data: dict) -> tuple[Table, ...]:
             "on the device beforehand; ours never calls autograd)."
         ),
     )
-    return (target_table, time_table) + numerical_tables(data["numerical"]) + public_api_tables(data) + checker_tables(data)
+    return ((target_table, time_table) + numerical_tables(data["numerical"]) + public_api_tables(data) + checker_tables(data)
+        + low_precision_tables(data))
 
 
 def public_api_tables(data: dict) -> tuple[Table, ...]:
@@ -141,6 +142,45 @@ def checker_tables(data: dict) -> tuple[Table, ...]:
                                   for c in checkers if c.startswith("oracles")) else "" for case in cases),
     )
     return times, table
+
+
+def low_precision_tables(data: dict) -> tuple[Table, ...]:
+    """What each checker catches on ``testbed.low_precision`` (none: a bench.json from before it)."""
+    low = data.get("low_precision")
+    if not low:
+        return ()
+
+    def count(n, total) -> str:
+        return "—" if n is None else f"{n} / {total}"
+
+    def which(r: dict) -> str:
+        parts = []
+        if r["flagged_twins"]:
+            parts.append(("no rung passes " if r["twins_flagged"] is None else "flagged ") + ", ".join(r["flagged_twins"]))
+        if r["missed_slips"]:
+            parts.append("missed " + ", ".join(r["missed_slips"]))
+        return "; ".join(parts)
+
+    rows = low["rows"]
+    skipped = "; ".join(f"{s['checker']} on {s['entry']} in {s['dtype']}" for s in low["not_run"])
+    table = Table(
+        headers=("checker", "dtype", "setting", "atol = rtol", "correct twins flagged", "slips caught", "s per check", "which"),
+        rows=tuple((r["checker"], r["dtype"], r["setting"], r["tolerance_text"], count(r["twins_flagged"], r["twins"]),
+                    count(r["slips_caught"], r["slips"]), "—" if r["seconds_per_check"] is None else _s(r["seconds_per_check"]), which(r))
+                   for r in rows),
+        caption=(
+            f"Low precision: what each checker catches and what it falsely flags on {low['catalogue']} "
+            f"({len(low['entries'])} hand-written torch backward passes, seed {low['seed']}), each correct twin and each slip "
+            "(counted only in the dtypes where it differs from its twin) judged in its dtype. Ours runs with "
+            f"cotangents={low['ours_options']['cotangents']}, properties={low['ours_options']['properties']} and derives its own "
+            "bound; gradcheck (slow mode) and jax check_grads (order 1, rev) at their defaults, then at the tightest "
+            f"atol = rtol of {', '.join(f'{t:g}' for t in low['ladder'])} at which every correct twin of the dtype passes. "
+            "A flagged twin is a false alarm." + (f" Not run: {skipped} (too large for slow mode)." if skipped else "")
+        ),
+        marks=tuple("fail" if r["checker"].startswith("oracles") and (r["twins_flagged"] or r["slips_caught"] != r["slips"]) else ""
+                    for r in rows),
+    )
+    return (table,)
 
 
 TARGETS_S = {"central": 0.5, "complex_step": 5.0}  # the issue's limits for the 26,122-parameter network
