@@ -73,7 +73,7 @@ def check_argnums(argnums: Any, count: int) -> tuple[tuple[int, ...], bool]:
 
 
 def check_leaves(args: tuple, names: Sequence[str], argnums: tuple[int, ...]) -> None:
-    """Differentiated arguments: float32/float64 arrays (pytrees of them), finite.
+    """Differentiated arguments: float32/float64 arrays (pytrees of them), finite, not empty.
     Other arguments are data, passed to f as they are (a fresh copy each call)."""
     for n, (a, root) in enumerate(zip(args, names)):
         if n not in argnums:
@@ -86,6 +86,10 @@ def check_leaves(args: tuple, names: Sequence[str], argnums: tuple[int, ...]) ->
             if leaf.dtype not in (np.float32, np.float64):
                 raise TypeError(f"argument {path} must be float32 or float64 to be differentiated; got dtype {leaf.dtype}")
             check_array(leaf, f"argument {path}", None, symbol=path)
+        if not any(leaf.size for _, leaf in trees.leaves(a, root) if leaf is not None):
+            shapes = ", ".join(f"{path} {leaf.shape}" for path, leaf in trees.leaves(a, root) if leaf is not None) or "no arrays"
+            raise ValueError(f"argument {root} has no elements to differentiate ({shapes}): a check of an empty argument "
+                             "would judge nothing")
 
 
 def returned(result: Any, like: Sequence[tuple[Any, str]], single: bool, who: str, against: str = "the argument") -> list[np.ndarray]:

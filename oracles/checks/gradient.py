@@ -40,7 +40,7 @@ from backprop_reference.oracles.checks.options import Options
 from backprop_reference.oracles.engine import sampling
 from backprop_reference.oracles.engine.comparison import asserting
 from backprop_reference.oracles.engine.judge import judge_problem
-from backprop_reference.oracles.engine.problems import FunctionProblem, check_callable, scalar, takes_xp
+from backprop_reference.oracles.engine.problems import FunctionProblem, check_callable, scalar_at_x, takes_xp
 from backprop_reference.oracles.engine.verdict import Verdict
 from backprop_reference.oracles.methods import trees
 
@@ -142,7 +142,7 @@ def check_gradient(
     def copies() -> tuple:
         return tuple(trees.map_leaves(a, lambda _, leaf: leaf.copy(), r) for a, r in zip(args, roots))
 
-    scalar(call_f(*copies()), "f")
+    scalar_at_x(call_f(*copies()), "f")
     problem = FunctionProblem(forms, args, roots, chosen_argnums)
     like = [(problem.args[n], roots[n]) for n in chosen_argnums]
     ours = arguments.returned(call_grad(*copies()), like, single, "grad")

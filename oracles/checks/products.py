@@ -38,7 +38,7 @@ from backprop_reference.oracles.engine.comparison import asserting
 from backprop_reference.oracles.methods.frameworks import Framework, OracleCannotRun
 from backprop_reference.oracles.checks.properties import Pass, Subject, check_batch, check_batch_outputs, vanished
 from backprop_reference.oracles.checks.properties import run as run_properties
-from backprop_reference.oracles.engine.problems import Forms, FunctionProblem, JacobianProblem, TangentProblem, check_callable, copied, scalar, takes_xp
+from backprop_reference.oracles.engine.problems import Forms, FunctionProblem, JacobianProblem, TangentProblem, check_callable, copied, scalar_at_x, takes_xp
 from backprop_reference.oracles.methods.numerical.complex_safe import COMPLEX_SAFE
 from backprop_reference.oracles.methods.registry import ORACLES
 from backprop_reference.oracles.engine.verdict import Verdict, joined
@@ -481,7 +481,7 @@ def check_hvp(
         forms, hvp, lead, x = native.forms(f), native.calling(hvp, native.originals[0], names[0]), native.originals[0], native.arrays[0]
         f = forms.numpy
     arguments.check_leaves((x,), names, (0,))
-    scalar(_call(f, *_copies((x,))), "f")
+    scalar_at_x(_call(f, *_copies((x,))), "f")
     gradient = _gradient_forms(f, names, forms)
     prepared = Prepared(gradient, (x,), names, 0, options, "hvp", "check_hvp", native=native)
     if native is None and not takes_xp(f):

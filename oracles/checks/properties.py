@@ -285,6 +285,12 @@ def _linear(subject: Subject) -> PropertyResult:
         ))
     zero = subject.backward(trees.map_leaves(c, lambda _, leaf: np.zeros_like(leaf), "out"))
     gap, element, a, _ = _worst(zero, [np.zeros_like(x) for x in zero], subject.leaf_names)
+    if gap > 0 and not np.isfinite(a):
+        return PropertyResult("linear", False, (
+            f"{backward}(0) is not 0: {element} = {a!r} — a zero {d} times an infinite or undefined factor "
+            f"(0·∞, 0·nan: a division by, or log of, an exact zero cached by the forward pass); "
+            f"compute that factor in a form that stays finite, or multiply by {d} first"
+        ))
     if gap > 0:
         return PropertyResult("linear", False, (
             f"{backward}(0) is not 0: {element} = {a!r} — a term that does not depend on {d} (weight decay, a "

@@ -100,6 +100,16 @@ def scalar(value: Any, who: str) -> float:
     return float(array)
 
 
+def scalar_at_x(value: Any, who: str) -> float:
+    """f's value at the point checked: a real scalar, finite (at a moved point a non-finite
+    value is the oracles' business; at x there is nothing to differentiate)."""
+    number = scalar(value, who)
+    if not np.isfinite(number):
+        raise ValueError(f"{who} is {number} at the point checked: there is no derivative to judge there "
+                         "(check the arguments, or f's domain)")
+    return number
+
+
 # --- how f is evaluated by each oracle --------------------------------------------------------
 
 
@@ -142,15 +152,18 @@ class Forms:
 
 def argument_names(fn: Callable, count: int) -> list[str]:
     """The names of ``fn``'s first ``count`` positional parameters (``xp`` left
-    out), for naming elements (``w[0, 2]``); ``args[i]`` where it has none."""
+    out), for naming elements (``w[0, 2]``); those that fall in a ``*params``
+    parameter are ``params[0]``, ``params[1]``, …; ``args[i]`` where ``fn`` has
+    no signature or too few positional parameters."""
     try:
-        parameters = [
-            p for p in inspect.signature(fn).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "xp"
-        ]
+        parameters = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
         parameters = []
-    names = [p.name for p in parameters[:count]]
+    named = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "xp"]
+    rest = next((p.name for p in parameters if p.kind == p.VAR_POSITIONAL and not p.name.startswith("_")), None)  # *_: no name
+    names = named[:count]
+    if len(names) < count and rest is not None:
+        names += [f"{rest}[{j}]" for j in range(count - len(names))]
     if len(names) < count or len(set(names)) < len(names):
         return [f"args[{i}]" for i in range(count)]
     return names

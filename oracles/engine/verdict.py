@@ -59,7 +59,9 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return bool(self.comparisons) and all(c.ok for c in self.comparisons) and not self.unjudged and self.properties_hold
+        # OK says something was judged: a check in which no element was compared is NOT JUDGED
+        return (any(c.compared for c in self.comparisons) and all(c.ok for c in self.comparisons) and not self.unjudged
+                and self.properties_hold)
 
     @property
     def precision_shown(self) -> tuple:
@@ -107,6 +109,8 @@ class Verdict:
             return "NOT CHECKED"
         if not self.properties_hold:
             return "WRONG"
+        if all(c.ok for c in self.comparisons) and not self.unjudged:
+            return "NOT JUDGED"  # nothing compared (ok is False only for that here)
         if all(c.ok for c in self.comparisons) and self.unjudged:
             undecided = {d.element for d in self.disputes if d.truth is None}
             if undecided and set(self.unjudged) <= undecided:
