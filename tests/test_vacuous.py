@@ -24,9 +24,9 @@ def test_an_empty_argument_is_refused_naming_it(shape):
     with pytest.raises(ValueError, match=r"argument x has no elements to differentiate"):
         oracles.check_gradient(square_sum, twice, x)
     with pytest.raises(ValueError, match=r"argument x has no elements to differentiate"):
-        oracles.check_vjp(lambda x: x ** 2, lambda x, d: 2 * x * d, x)
+        oracles.check_vjp(lambda x: x ** 2, lambda d, x: 2 * x * d, x)
     with pytest.raises(ValueError, match=r"argument x has no elements to differentiate"):
-        oracles.check_jvp(lambda x: x ** 2, lambda x, t: 2 * x * t, x)
+        oracles.check_jvp(lambda x: x ** 2, lambda t, x: 2 * x * t, x)
 
 
 def test_an_empty_differentiated_argument_among_others_is_refused():
@@ -45,7 +45,7 @@ def test_f_not_finite_at_x_is_refused_naming_f(value):
         with np.errstate(invalid="ignore"):
             oracles.check_gradient(lambda x: np.sum(np.sqrt(x)), lambda x: 0.5 / np.sqrt(x), np.array([-1.0, 4.0]))
     with pytest.raises(ValueError, match=r"f returned non-finite values"):
-        oracles.check_vjp(lambda x: x * value, lambda x, d: d * value, np.ones(3))
+        oracles.check_vjp(lambda x: x * value, lambda d, x: d * value, np.ones(3))
 
 
 def test_a_verdict_that_compared_no_element_is_not_judged_never_ok():
