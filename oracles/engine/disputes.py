@@ -33,6 +33,55 @@ def at_kinks(answers: dict[str, Answer], like: list[np.ndarray]) -> list[np.ndar
     return [np.zeros(np.shape(t), dtype=bool) for t in like]
 
 
+SHOWN_INCONSISTENT = 3  # elements named in the note on numerical oracles that contradict each other
+
+
+def inconsistent_numerical(problem, answers: dict[str, Answer]) -> tuple[dict[str, Answer], str]:
+    """Where two numerical oracles' values differ by more than the sum of their error estimates
+    (plus 1e-12 of their size, rounding of the comparison), at least one estimate is wrong there —
+    near a pole, where higher derivatives explode, or where f's own rounding exceeds ε|E| — and
+    neither can say which: both leave the element unresolved (error inf), so that no element is
+    WRONG on the word of a numerical oracle the other contradicts.  Kinked elements (judged by
+    brackets) are left as they are.  The answers, and a note naming the elements ("" if none)."""
+    names = [n for n in answers if ORACLES[n].numerical and answers[n].errors is not None]
+    if len(names) < 2:
+        return answers, ""
+    values = {n: [np.asarray(g, np.float64) for g in answers[n].flat("gradients")] for n in names}
+    errors = {n: [np.asarray(e, np.float64) for e in answers[n].flat("errors")] for n in names}
+    kinked = {n: answers[n].flat("kinked") or [np.zeros(np.shape(g), dtype=bool) for g in values[n]] for n in names}
+    bad = [np.zeros(np.shape(g), dtype=bool) for g in values[names[0]]]
+    with np.errstate(invalid="ignore", over="ignore"):
+        for i, first in enumerate(names):
+            for second in names[i + 1:]:
+                for leaf in range(len(bad)):
+                    a, b = values[first][leaf], values[second][leaf]
+                    ea, eb = errors[first][leaf], errors[second][leaf]
+                    both = np.isfinite(a) & np.isfinite(b) & np.isfinite(ea) & np.isfinite(eb)
+                    both &= ~np.asarray(kinked[first][leaf], dtype=bool) & ~np.asarray(kinked[second][leaf], dtype=bool)
+                    bad[leaf] |= both & (np.abs(a - b) > ea + eb + 1e-12 * np.maximum(np.abs(a), np.abs(b)))
+    if not any(np.any(b) for b in bad):
+        return answers, ""
+    answers = dict(answers)
+    for name in names:
+        answer = answers[name]
+        patched = [np.where(b, np.inf, e) for b, e in zip(bad, errors[name])]
+        answers[name] = Answer(answer.oracle, answer.layout, answer.gradients, answer.layout.unflatten(patched), answer.kinked,
+                               answer.lower, answer.upper)
+    elements = [trees.element(problem.layout.names[leaf], tuple(int(i) for i in index)) for leaf, b in enumerate(bad) for index in np.argwhere(b)]
+    shown = ", ".join(elements[:SHOWN_INCONSISTENT]) + (f" and {len(elements) - SHOWN_INCONSISTENT} more" if len(elements) > SHOWN_INCONSISTENT else "")
+    return answers, (f"{' and '.join(names)} differ beyond their error estimates at {shown} (their estimates do not hold there: "
+                     "a pole near, or f's own rounding): neither judges it")
+
+
+def _declined(answer: Answer) -> list[np.ndarray]:
+    """Per leaf, the elements an exact oracle declared it could not judge (error inf: the complex
+    step's point left f's domain, ``oracles.methods.numerical.stencils.Outside``): no party to a dispute there."""
+    errors = answer.flat("errors")
+    if errors is None:
+        return [np.zeros(np.shape(g), dtype=bool) for g in answer.flat("gradients")]
+    return [np.isinf(np.asarray(e, np.float64)) for e in errors]
+
+
 def _truth(problem, element: tuple[int, tuple[int, ...]], allowed: float):
     """One disputed element in mpmath, to within ``allowed``: 50 digits, then 120 for an element
     too small for them (50 resolve ~1e-27 · |E|); the record, or None and why not."""
@@ -85,7 +134,8 @@ def arbitrate_disputes(problem, answers: dict[str, Answer], ours, implementation
     disputed = [np.zeros(np.shape(g), dtype=bool) for g in flat[exact[0]]]
     for i, first in enumerate(exact):
         for second in exact[i + 1:]:
-            disputed = [d | m for d, m in zip(disputed, disagreeing(flat[first], flat[second], tolerance, terms, rigorous))]
+            disputed = [d | (m & ~a & ~b) for d, m, a, b in zip(
+                disputed, disagreeing(flat[first], flat[second], tolerance, terms, rigorous), _declined(answers[first]), _declined(answers[second]))]
     disputed = [d & ~k for d, k in zip(disputed, at_kinks(answers, disputed))]  # a kink's convention is no dispute
     elements = [(leaf, tuple(int(i) for i in index)) for leaf, d in enumerate(disputed) for index in np.argwhere(d)]
     if not elements:

@@ -19,7 +19,7 @@ import numpy as np
 from backprop_reference.oracles.engine import kinks, precision as low
 from backprop_reference.oracles.engine.comparison import judge
 from backprop_reference.oracles.methods.problem import Problem
-from backprop_reference.oracles.engine.disputes import arbitrate_disputes, at_kinks
+from backprop_reference.oracles.engine.disputes import arbitrate_disputes, at_kinks, inconsistent_numerical
 from backprop_reference.oracles.engine.tolerances import Tolerance, tolerance_for
 from backprop_reference.oracles.engine.verdict import Verdict
 from backprop_reference.oracles.methods import trees
@@ -63,6 +63,8 @@ def judge_problem(
         found, tie_note = kinks.found(problem, {**(brackets or {}), **answers}, ours)
         answers = {name: found[name] for name in answers}
         note = "; ".join(n for n in (note, tie_note, *problem.notes.values()) if n)
+    answers, contradicted = inconsistent_numerical(problem, answers)  # never WRONG on one numerical oracle's word
+    note = "; ".join(n for n in (note, contradicted) if n)
     terms, rounding, rigorous = rounding_terms(problem, answers, float32_evidence=precision is None)
     answers, disputes = arbitrate_disputes(problem, answers, ours, implementation, terms, rigorous)
     comparisons, resolved_by_any, records = [], None, ()

@@ -420,6 +420,13 @@ def _check_direction(complex_along: Callable, real_along: Callable) -> None:
             "where the complex step follows one side only; the numerical oracles judge the kinked elements"
         )
     by_central, estimate = central.values[0], central.errors[0]
+    inside = np.isfinite(by_central) & np.isfinite(estimate)  # elsewhere f's domain ends within central's stencil along v
+    if not np.any(inside):
+        raise OracleCannotRun(
+            "f's domain ends within central differences' stencil along a random direction "
+            f"({'; '.join(sorted({w.why for w in central.domain.values()}))}), so the complex step's safety could not be checked there"
+        )
+    by_complex, by_central, estimate = by_complex[inside], by_central[inside], estimate[inside]
     allowed = tolerance_for(np.float64, "central").limit * np.maximum(np.abs(by_central), 1.0) + 10 * estimate
     if not np.all(np.abs(by_complex - by_central) <= allowed):
         k = int(np.argmax(np.abs(by_complex - by_central) - allowed))

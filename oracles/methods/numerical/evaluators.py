@@ -24,7 +24,7 @@ import numpy as np
 from backprop_reference.oracles.methods.numerical.network_batches import Job as BatchJob
 from backprop_reference.oracles.methods.trees import network_slots
 from backprop_reference.oracles.methods.numerical.network_batches import Objective
-from backprop_reference.oracles.methods.numerical.stencils import Job
+from backprop_reference.oracles.methods.numerical.stencils import Job, failure, safely
 from backprop_reference.oracles.methods.progress import progress
 from backprop_reference.reference.mlp import MLP, Params
 from backprop_reference.reference.network import _forward, objective_from
@@ -58,6 +58,12 @@ class Loop:
         self.sees_kinks = sees_kinks
         self.finds_kinks = finds_kinks  # an opaque function: its kinks are found from its values (stencils.jumped)
         self._E0: tuple[Any, bytes] | None = None
+        self.failures: dict[tuple[int, int], str] = {}  # (leaf, flat index) -> the first exception f raised with it moved
+
+    def failed(self, i: int, k: int, value, error: BaseException) -> None:
+        """f raised with element k of leaf i at ``value`` (off its domain): E is NaN there, and
+        the first such exception per element is kept for the verdict (``stencils.Outside``)."""
+        self.failures.setdefault((i, int(k)), failure(error))
 
     def _unmoved(self) -> tuple[Any, bytes]:
         if self._E0 is None:
@@ -89,7 +95,9 @@ class Loop:
                 for q, k in enumerate(job.flat):
                     row = []
                     for s, value in enumerate(points[q]):
-                        E_s, p_s = self.at(job.leaf, int(k), value)
+                        moved = safely(lambda: self.at(job.leaf, int(k), value),
+                                       lambda error: self.failed(job.leaf, int(k), value, error))
+                        E_s, p_s = moved if isinstance(moved, tuple) else (moved, pattern)  # NaN where f raised: off its domain
                         row.append(E_s)
                         changed[q, s] = p_s != pattern
                     E.append(row)

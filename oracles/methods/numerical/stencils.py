@@ -58,7 +58,7 @@ difference quotient is exactly 0 and the error estimate its rounding term.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
@@ -67,6 +67,61 @@ RICHARDSON_ROUNDING = (64 * 4 + 20 * 2 + 1) / 45  # ≈ 6.6, see the module docs
 COMPLEX_STEPS = {np.dtype(np.float64): 1e-30, np.dtype(np.float32): 1e-20}  # any h ≪ √ε·|θ|, above the dtype's tiny
 MAX_HALVINGS = 24  # h·2^-24 ≈ 6e-8·h: far below any kink spacing that matters
 KINK_MARGIN = 100  # 2J(s) − J(2s) rounds by at most ~10 ε|E|/s: ten times that again before a kink is claimed
+DOMAIN_HALVINGS = 4  # a one-sided ladder that leaves f's domain, or is not asymptotic at h (``ladder``), is tried down to h/16
+
+
+NOISE_STEP = 2.0**-30  # the noise probe's spacing, relative to max(1, |θ|): far below any pole's distance that matters
+NOISE_POINTS = 10  # f at θ + jδ, j = 0…9: differences of orders 3 to 6 (``noise``)
+NOISE_SIGMAS = 3.0  # E's rounding taken as 3 σ of the noise measured, where that exceeds ε·max(|E|, 1)
+FLOAT32_STEP = 2.0**-14  # the float32 probe's spacing, relative to max(1, |θ|): ~500 float32 ulps, so a float32 f's values differ
+FLOAT32_ROUNDING = 2 * float(np.finfo(np.float32).eps)  # E's rounding where f computes in float32: 2 ε₃₂·max(|E|, 1)
+
+
+def noise(E: np.ndarray) -> np.ndarray:
+    """f's own rounding noise σ per element, from E at ``NOISE_POINTS`` equally spaced points
+    (axis 0): the k-th differences of a smooth E at spacing δ are δ^k E⁽ᵏ⁾, negligible at
+    δ = 2⁻³⁰ for k ≥ 3 unless a singularity is within ~δ; those of noise of deviation σ have
+    mean square σ² (2k)!/(k!)² (Moré & Wild's ECnoise).  The smallest estimate over k = 3…6
+    (the smooth part shrinks with k, the noise's does not)."""
+    from math import factorial
+
+    E = np.asarray(E, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        sigmas = [np.sqrt(factorial(k) ** 2 / factorial(2 * k) * np.mean(np.diff(E, n=k, axis=0) ** 2, axis=0)) for k in range(3, 7)]
+    return np.min(sigmas, axis=0)
+
+
+def float32_valued(E: np.ndarray) -> bool:
+    """Whether every value is a float32 number, and not all the same: with f blind to moves below
+    float32's ulp (the same value at θ + jδ, δ = 2⁻³⁰), f computes in float32."""
+    E = np.asarray(E, dtype=np.float64)
+    return bool(np.all(np.isfinite(E)) and np.all(E.astype(np.float32).astype(np.float64) == E) and np.ptp(E) > 0)
+
+
+def failure(error: BaseException) -> str:
+    """An exception raised by f at a moved point, as the verdict names it: ``ValueError('x must sum to 1')``."""
+    return repr(error)[:200]
+
+
+def safely(evaluate: Callable[[], Any], failed: Callable[[BaseException], None] | None = None) -> Any:
+    """``evaluate()``, or NaN where f raises at a moved point (outside its domain: the
+    stencil there is one-sided or not judged, ``differentiate``); ``failed`` receives the
+    exception.  ``OracleCannotRun`` (an oracle that cannot evaluate f at all) is raised as it is."""
+    try:
+        return evaluate()
+    except Exception as error:  # noqa: BLE001 — f's own failure off its domain, reported in the verdict
+        if type(error).__name__ == "OracleCannotRun":
+            raise
+        if failed is not None:
+            failed(error)
+        return float("nan")
+
+
+def _at(evaluator: "Evaluator", i: int, k: int, value) -> tuple[Any, bytes]:
+    """``evaluator.at``, with E NaN where f raises there (``safely``; the evaluator's ``failed`` hears of it)."""
+    hook = getattr(evaluator, "failed", None)
+    result = safely(lambda: evaluator.at(i, k, value), None if hook is None else (lambda error: hook(i, k, value, error)))
+    return (result, b"") if not isinstance(result, tuple) else result
 
 
 @dataclass(frozen=True)
@@ -217,6 +272,20 @@ class Differentiated:
     kinked: list[np.ndarray] | None
     lower: list[np.ndarray] | None
     upper: list[np.ndarray] | None
+    domain: dict[tuple[int, int], "Outside"] = field(default_factory=dict)  # (leaf, flat index) -> where f failed
+    noisier: float = 0.0  # 3σ of f's measured rounding noise over ε·max(|E|, 1, terms) (opaque f only; 0 where not measured)
+    float32: bool = False  # f's values at float64 points are float32 numbers: it computes in float32
+
+
+@dataclass(frozen=True)
+class Outside:
+    """An element whose stencil left f's domain: f raised, or was not finite, at a moved point.
+    ``move``: the signed step from θ where it first failed; ``why``: the exception (its repr) or
+    the value; ``side``: +1 or −1 where a one-sided difference judged it instead, 0 where none could."""
+
+    move: float
+    why: str
+    side: int = 0
 
 
 def differentiate(
@@ -236,6 +305,13 @@ def differentiate(
     real = not stencil.complex
     rounding = float(np.finfo(evaluator.leaves[0].dtype).eps) * max(abs(float(evaluator.E0)), 1.0, E_terms) if real else 0.0
     values, errors, kinked, lower, upper, jobs = [], [], [], [], [], []
+    domain: dict[tuple[int, int], Outside] = {}
+    sigma, in_float32, plain = 0.0, False, rounding
+    if real and evaluator.finds_kinks:  # an opaque f: its own rounding may exceed ε|E| (cancellation, float32 inside)
+        sigma, in_float32 = _probe_noise(evaluator)
+        rounding = max(rounding, NOISE_SIGMAS * sigma)
+        if in_float32:  # judged to float32's rounding: what float32 differences cannot resolve is not judged
+            rounding = max(rounding, FLOAT32_ROUNDING * plain / float(np.finfo(evaluator.leaves[0].dtype).eps))
     budget = np.inf if limit is None else limit
     finds_kinks = real and evaluator.finds_kinks
     for i, theta in enumerate(evaluator.leaves):
@@ -263,17 +339,24 @@ def differentiate(
             moved = moved[: int(budget)]
         budget -= moved.size
 
-        def finish(flat, E, changed, theta=flat_theta, g=g_flat, err=err_flat, kink=kink_flat):
-            if stencil.complex:
-                g[flat] = combine(stencil, theta[flat], E, rounding)[0]
-                return
-            D = quotients(stencil, theta[flat], E)
-            value, error = _extrapolate(stencil, D, steps(theta[flat], stencil), rounding)
-            crossed = changed[:, 0] | changed[:, 1]  # the stencil θ ± h crosses a kink
-            if finds_kinks:
-                crossed = crossed | jumped(stencil, theta[flat], E, float(evaluator.E0), rounding)
-            g[flat] = np.where(crossed, D[0], value)
-            err[flat] = np.where(crossed, np.inf, error)
+        def finish(flat, E, changed, theta=flat_theta, g=g_flat, err=err_flat, kink=kink_flat, i=i):
+            outside = ~np.isfinite(E)  # (Q, count): f raised or was not finite there (off its domain)
+            left = np.any(outside, axis=1)
+            if np.any(left):
+                _outside(stencil, evaluator, i, flat[left], theta[flat[left]], E[left], outside[left], domain)
+            with np.errstate(invalid="ignore", over="ignore"):
+                if stencil.complex:
+                    g[flat] = np.where(left, np.nan, combine(stencil, theta[flat], E, rounding)[0])
+                    err[flat] = np.where(left, np.inf, 0.0)
+                    return
+                D = quotients(stencil, theta[flat], E)
+                value, error = _extrapolate(stencil, D, steps(theta[flat], stencil), rounding)
+                crossed = changed[:, 0] | changed[:, 1]  # the stencil θ ± h crosses a kink
+                if finds_kinks:
+                    crossed = crossed | jumped(stencil, theta[flat], E, float(evaluator.E0), rounding)
+            crossed = crossed & ~left  # off the domain is not a kink: judged one-sided below, or not at all
+            g[flat] = np.where(left, np.nan, np.where(crossed, D[0], value))
+            err[flat] = np.where(left, np.inf, np.where(crossed, np.inf, error))
             kink[flat] = crossed
 
         def points_of(flat, theta=flat_theta):
@@ -282,7 +365,14 @@ def differentiate(
         jobs.append(Job(i, moved, stencil.count, points_of, finish))
     evaluator.run(jobs)
     if not real:
-        return Differentiated(values, None, None, None, None)
+        if not domain:
+            return Differentiated(values, None, None, None, None)
+        return Differentiated(values, errors, None, None, None, domain)  # inf where a complex point left f's domain
+    extra = dict(noisier=NOISE_SIGMAS * sigma / plain if plain else 0.0, float32=in_float32)
+    for (i, k), where in list(domain.items()):  # rare: one element at a time
+        value, error, side = _one_sided_in_domain(stencil, evaluator, i, k, where, rounding)
+        values[i].reshape(-1)[k], errors[i].reshape(-1)[k] = value, error
+        domain[(i, k)] = Outside(where.move, where.why, side)
     if evaluator.sees_kinks or finds_kinks:
         for i, theta in enumerate(evaluator.leaves):
             for k in np.flatnonzero(kinked[i].reshape(-1)):  # rare: one element at a time
@@ -295,13 +385,126 @@ def differentiate(
                     errors[i].reshape(-1)[k] = error
                     if np.isfinite(value):
                         values[i].reshape(-1)[k] = value
-    return Differentiated(values, errors, kinked, lower, upper)
+    return Differentiated(values, errors, kinked, lower, upper, domain, **extra)
+
+
+def _probe_noise(evaluator: "Evaluator") -> tuple[float, bool]:
+    """σ of f's rounding noise (``noise``) with the first, a middle and the last element (of the
+    leaves concatenated) each moved to θ + jδ — the smallest of the three, since a probe at a
+    singularity (√θ at 0) reads its curvature as noise — and whether f's values at every probe
+    are float32 numbers; (0, False) where f is not finite at any probe."""
+    where = [(i, k) for i, leaf in enumerate(evaluator.leaves) for k in range(leaf.size)]
+    sigmas, float32 = [], []
+    for i, k in dict.fromkeys([where[0], where[len(where) // 2], where[-1]] if where else []):
+        theta = evaluator.leaves[i].reshape(-1)[k]
+        delta = NOISE_STEP * max(1.0, abs(float(theta)))
+        E = np.asarray([float(np.real(_at(evaluator, i, k, theta + j * delta)[0])) for j in range(NOISE_POINTS)])
+        wide = np.asarray([float(np.real(_at(evaluator, i, k, theta + j * FLOAT32_STEP * max(1.0, abs(float(theta))))[0])) for j in (1, 2, 3)])
+        if np.all(np.isfinite(E)):
+            sigmas.append(float(noise(E[:, None])[0]))
+            float32.append(np.ptp(E) == 0 and float32_valued(np.concatenate([E[:1], wide])))  # blind below float32's ulp, float32 above
+    return (min(sigmas), all(float32)) if sigmas else (0.0, False)
+
+
+# --- functions with a domain -----------------------------------------------------------------------
+
+
+def _outside(stencil: Stencil, evaluator: "Evaluator", i: int, flat: np.ndarray, theta: np.ndarray, E: np.ndarray,
+             outside: np.ndarray, domain: dict) -> None:
+    """Record the elements whose stencil left f's domain (``outside``: which of their points):
+    the first failing move, why (the exception the evaluator heard of, or the value), and
+    which side stayed inside (``Outside.side``: +1 for every θ + h·s, −1 for every θ − h·s, 0 for neither)."""
+    moves = points(stencil, theta) - theta[:, None]
+    heard = getattr(evaluator, "failures", {})
+    for q, k in enumerate(flat):
+        j = int(np.flatnonzero(outside[q])[0])
+        value = complex(E[q, j]) if stencil.complex else float(np.real(E[q, j]))
+        why = heard.get((i, int(k))) or f"f = {value}"
+        if stencil.complex:
+            sides = 0
+        else:
+            plus, minus = not np.any(outside[q, 0::2]), not np.any(outside[q, 1::2])
+            sides = 1 if plus else (-1 if minus else 0)
+        domain[(i, int(k))] = Outside(complex(moves[q, j]).imag if stencil.complex else float(moves[q, j].real), why, sides)
+
+
+LADDER = (1.0, 0.5, 0.25, 0.125)  # the one-sided steps s·2^−j of ``ladder``
+LADDER_ROUNDING = (1 * 2 + 14 * 4 + 56 * 8 + 64 * 16) / 21  # ≈ 73: Σ|c_j|·2^{j+1} for R₃ = Σ c_j q_j (``ladder``)
+
+
+def ladder(q: Sequence[np.ndarray], s, rounding) -> tuple[np.ndarray, np.ndarray]:
+    """A one-sided derivative and its error from the quotients q_j = (E(θ ± s_j) − E(θ)) / (±s_j)
+    at s_j = s·2^−j, j = 0…3 (``LADDER``): q_j = E′ + a₁s_j + a₂s_j² + a₃s_j³ + …, so
+        R1_j = 2q_{j+1} − q_j = E′ + O(s²),  R2_j = (4R1_{j+1} − R1_j)/3 = E′ + O(s³),
+        R₃ = (8R2₁ − R2₀)/7 = (−q₀ + 14q₁ − 56q₂ + 64q₃)/21 = E′ + O(s⁴).
+    Error estimate: max(|R₃ − R2₁|, |R2₁ − R2₀|) (O(s³) terms bounding an O(s⁴) one) +
+    ``LADDER_ROUNDING`` × ε|E|/s, the rounding of each q_j (2ε|E|/s_j) weighted by R₃'s
+    coefficients.  The estimate holds only where the steps are within E's radius of convergence
+    (the ladder is asymptotic): there the R1 differences shrink fourfold per halving; where the
+    second is not at most half the first (beyond rounding) — √θ with θ ≪ s, a pole within the
+    steps — the element is (nan, inf).  No step is halved to find a smooth piece: at steps far
+    below h, rounding that ε|E| does not see (E's own cancellation, the quantisation of θ + s)
+    would pass for smoothness."""
+    q0, q1, q2, q3 = (np.asarray(v, dtype=np.float64) for v in q)
+    noise = LADDER_ROUNDING * np.asarray(rounding, dtype=np.float64) / np.asarray(s, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        R1 = [2 * q1 - q0, 2 * q2 - q1, 2 * q3 - q2]
+        R2_0, R2_1 = (4 * R1[1] - R1[0]) / 3, (4 * R1[2] - R1[1]) / 3
+        R3 = (8 * R2_1 - R2_0) / 7
+        error = np.maximum(np.abs(R3 - R2_1), np.abs(R2_1 - R2_0)) + noise
+        asymptotic = np.abs(R1[2] - R1[1]) <= np.abs(R1[1] - R1[0]) / 2 + noise
+    bad = ~(np.isfinite(R3) & np.isfinite(error) & asymptotic)
+    return np.where(bad, np.nan, R3), np.where(bad, np.inf, error)
+
+
+def _ladder_at(evaluator: "Evaluator", i: int, k: int, theta, s, direction: int, rounding: float) -> tuple[float, float]:
+    """``ladder`` on one side of element k of leaf i, from ``evaluator`` (f's failures read as NaN)."""
+    E0 = float(np.real(evaluator.E0))
+    q = []
+    for scale in LADDER:
+        moved = theta + direction * s * scale
+        q.append((float(np.real(_at(evaluator, i, k, moved)[0])) - E0) / float(moved - theta))
+    value, error = ladder(q, float(s), max(rounding, float(np.finfo(np.asarray(theta).dtype).eps) * max(abs(E0), 1.0)))
+    return float(value), float(error)
+
+
+def _one_sided_in_domain(stencil: Stencil, evaluator: "Evaluator", i: int, k: int, where: "Outside", rounding: float) -> tuple[float, float, int]:
+    """An element whose stencil left f's domain, by a one-sided difference on the side that
+    stayed inside (``ladder`` at the stencil's own h, f's failures read as NaN, then at h/2, …
+    down to h·2^−``DOMAIN_HALVINGS`` while its estimate shrinks — the domain's edge is within ~h,
+    and an edge is often a singularity; the smallest estimate stands).  Where both sides left it at h,
+    each side is tried so, and two sides that agree within their errors give their mean.
+    ``(value, error, side)``; (nan, inf, 0) where no side could judge it."""
+    theta = evaluator.leaves[i].reshape(-1)[k]
+    h = steps(np.asarray([theta]), stencil)[0]
+    sides = (where.side,) if where.side else (+1, -1)
+    found = {}
+    for side in sides:
+        s, best = h, (float("nan"), float("inf"))
+        for _ in range(DOMAIN_HALVINGS + 1):
+            value, error = _ladder_at(evaluator, i, k, theta, s, side, rounding)
+            if np.isfinite(value) and error < best[1]:
+                best = (value, error)
+            elif np.isfinite(best[0]):  # the estimate stopped shrinking: rounding (or the edge) from here on
+                break
+            s = s / 2
+        if np.isfinite(best[0]):
+            found[side] = best
+    if len(found) == 1:
+        (side, (value, error)), = found.items()
+        return float(value), float(error), side
+    if len(found) == 2:
+        (left, left_error), (right, right_error) = found[-1], found[+1]
+        if abs(left - right) <= left_error + right_error:
+            return (left + right) / 2, abs(left - right) / 2 + max(left_error, right_error), 2
+    return float("nan"), float("inf"), 0
 
 
 # --- kinks -------------------------------------------------------------------------------------
 
 
-def _clean_one_sided(evaluator: Evaluator, i: int, k: int, theta, h, E0, direction: int, rounding: float) -> tuple[float, float]:
+def _clean_one_sided(evaluator: Evaluator, i: int, k: int, theta, h, E0, direction: int, rounding: float,
+                     halvings: int = MAX_HALVINGS) -> tuple[float, float]:
     """The one-sided derivative on one side of θ, from a step short enough that
     no kink lies between θ and θ ± s, and its error estimate.  Where the kink
     pattern is seen, "no kink" is the pattern at s, s/2 and s/4 being the one
@@ -318,17 +521,17 @@ def _clean_one_sided(evaluator: Evaluator, i: int, k: int, theta, h, E0, directi
     average slopes across them, and the true derivative could fall outside such a bracket."""
     rounding = max(rounding, float(np.finfo(np.asarray(theta).dtype).eps) * max(abs(float(E0)), 1.0))
     sees = evaluator.sees_kinks
-    p_beside = evaluator.at(i, k, theta + direction * h * 2.0**-MAX_HALVINGS)[1] if sees else b""
+    p_beside = _at(evaluator, i, k, theta + direction * h * 2.0**-MAX_HALVINGS)[1] if sees else b""
 
     def quotient(step, E):
         return float(E - E0) / float((theta + direction * step) - theta)
 
     s = h
-    for _ in range(MAX_HALVINGS):
+    for _ in range(halvings):
         (E_s, p_s), (E_half, p_half), (E_quarter, p_quarter) = (
-            evaluator.at(i, k, theta + direction * s),
-            evaluator.at(i, k, theta + direction * s / 2),
-            evaluator.at(i, k, theta + direction * s / 4),
+            _at(evaluator, i, k, theta + direction * s),
+            _at(evaluator, i, k, theta + direction * s / 2),
+            _at(evaluator, i, k, theta + direction * s / 4),
         )
         q = quotient(s, E_s), quotient(s / 2, E_half), quotient(s / 4, E_quarter)
         if sees and p_s == p_half == p_quarter == p_beside:
@@ -384,6 +587,7 @@ def along(stencil: Stencil, E_at: Callable[[complex | float], complex | float], 
 
 def along_elements(
     stencil: Stencil, E_at: Callable[[Any], Any], *, dtype=np.float64, terms: np.ndarray | None = None, find_kinks: bool = False,
+    quantum: float = 0.0,
 ) -> Differentiated:
     """The derivative of t ↦ E(θ + t v) at t = 0 for every element of E (one
     leaf, flattened): ``E_at(t)`` evaluates E — an array, or a scalar — with
@@ -391,30 +595,111 @@ def along_elements(
     point whatever the sizes of θ and E.  ``terms``: per element, the size of
     the terms E's rounding is set by, where known to exceed max(|E|, 1).
     ``find_kinks``: E is opaque; elements whose stencil crosses a kink
-    (``jumped``) are flagged and bracketed by their one-sided derivatives along v."""
+    (``jumped``) are flagged and bracketed by their one-sided derivatives along v.
+    ``quantum``: max_i ε|θ_i|/|v_i| over the moved elements — θ + t v rounds each moved element
+    to ε|θ_i|, so a step t moves f by t v only to a relative ``quantum``/t; the halved one-sided
+    steps add |q|·4·quantum/s to their error (near a pole, where f′ is huge, that rounding is
+    far above ε|E|/s, and a step of 1e-11 met its smoothness test with a 1e-5 relative error)."""
     t0 = np.zeros(1, dtype=dtype)
-    E = np.stack([np.ravel(np.asarray(E_at(p))) for p in points(stencil, t0)[0]], axis=1)  # (elements, count)
+    raised: dict[float, str] = {}
+    outputs: list[int] = []
+
+    def at(t):
+        """E_at(t) flattened, all NaN where f raises there (off its domain: ``safely``)."""
+        value = safely(lambda: np.ravel(np.asarray(E_at(t))), lambda error: raised.setdefault(complex(t).imag if stencil.complex else float(t), failure(error)))
+        if np.ndim(value) == 0:  # f raised: as many NaNs as f has outputs
+            if not outputs:
+                outputs.append(np.ravel(np.asarray(E_at(np.real(t0[0]) if not stencil.complex else t0[0] + 0j))).size)
+            return np.full(outputs[0], np.nan, dtype=np.complex128 if stencil.complex else np.float64)
+        outputs[:] = [value.size]
+        return value
+
+    moves = points(stencil, t0)[0]
+    E = np.stack([at(p) for p in moves], axis=1)  # (elements, count)
     theta = np.zeros(E.shape[0], dtype=dtype)
+    outside = ~np.isfinite(E)  # off f's domain: one-sided below, or not judged
+    left_domain = np.any(outside, axis=1)
+    domain = {}
+    for k in np.flatnonzero(left_domain):
+        j = int(np.flatnonzero(outside[k])[0])
+        move = complex(moves[j]).imag if stencil.complex else float(np.real(moves[j]))
+        domain[(0, int(k))] = Outside(move, raised.get(move) or f"f = {complex(E[k, j]) if stencil.complex else float(np.real(E[k, j]))}",
+                                      0 if stencil.complex else (1 if not np.any(outside[k, 0::2]) else (-1 if not np.any(outside[k, 1::2]) else 0)))
     if stencil.complex:
-        return Differentiated([combine(stencil, theta, E, 0.0)[0]], None, None, None, None)
+        with np.errstate(invalid="ignore"):
+            value = np.where(left_domain, np.nan, combine(stencil, theta, E, 0.0)[0])
+        return Differentiated([value], [np.where(left_domain, np.inf, 0.0)] if domain else None, None, None, None, domain)
     E0 = np.ravel(np.asarray(E_at(t0[0]), dtype=np.float64))
     size = np.maximum(np.abs(E0), 1.0) if terms is None else np.maximum(np.maximum(np.abs(E0), 1.0), np.ravel(terms))
-    rounding = float(np.finfo(dtype).eps) * size
-    value, error = combine(stencil, theta, E, rounding)
-    kinked = jumped(stencil, theta, E, E0, rounding) if find_kinks else np.zeros(theta.shape, dtype=bool)
+    rounding = plain = float(np.finfo(dtype).eps) * size
+    sigma, in_float32 = np.zeros(E0.shape), False
+    if find_kinks:  # an opaque f: its own rounding noise, measured along v (``noise``)
+        probe = np.stack([at(j * NOISE_STEP) for j in range(NOISE_POINTS)]).astype(np.float64)
+        wide = np.stack([at(j * FLOAT32_STEP) for j in (1, 2, 3)]).astype(np.float64)
+        if np.all(np.isfinite(probe)):
+            sigma = noise(probe)
+            in_float32 = bool(np.all(np.ptp(probe, axis=0) == 0)) and float32_valued(np.concatenate([probe[:1], wide]))
+            rounding = np.maximum(rounding, NOISE_SIGMAS * sigma)
+            if in_float32:  # judged to float32's rounding (as ``differentiate``)
+                rounding = np.maximum(rounding, FLOAT32_ROUNDING * size)
+    with np.errstate(invalid="ignore", over="ignore"):
+        value, error = combine(stencil, theta, E, rounding)
+        kinked = jumped(stencil, theta, E, E0, rounding) if find_kinks else np.zeros(theta.shape, dtype=bool)
+    kinked &= ~left_domain
     lower, upper = np.full(theta.shape, np.nan), np.full(theta.shape, np.nan)
+    h = float(steps(t0, stencil)[0])
     if np.any(kinked):
-        h = float(steps(t0, stencil)[0])
-        right, right_error = _one_sided_along(E_at, h, E0, rounding, +1, kinked)
-        left, left_error = _one_sided_along(E_at, h, E0, rounding, -1, kinked)
+        right, right_error = _one_sided_along(at, h, E0, rounding, +1, kinked, quantum)
+        left, left_error = _one_sided_along(at, h, E0, rounding, -1, kinked, quantum)
         value, error = value.astype(np.float64), error.astype(np.float64)
         for k in np.flatnonzero(kinked):
             kinked[k], settled_value, error[k], (lower[k], upper[k]) = settled(left[k], left_error[k], right[k], right_error[k], False)
             value[k] = settled_value if np.isfinite(settled_value) else quotients(stencil, theta, E)[0][k]
-    return Differentiated([value], [error], [kinked], [lower], [upper])
+    if domain:  # one-sided along v on the side that stayed inside f's domain (both tried where neither did)
+        value, error = value.astype(np.float64), error.astype(np.float64)
+        value[left_domain], error[left_domain] = np.nan, np.inf
+        found = {}
+        for side in (+1, -1):
+            wanted = np.zeros(theta.shape, dtype=bool)
+            for (_, k), where in domain.items():
+                wanted[k] = where.side in (side, 0)
+            if np.any(wanted):
+                found[side] = _ladder_along(at, h, E0, rounding, side, wanted)
+        for (_, k), where in list(domain.items()):
+            sides = {side: (v[k], e[k]) for side, (v, e) in found.items() if where.side in (side, 0) and np.isfinite(v[k]) and np.isfinite(e[k])}
+            if len(sides) == 1:
+                (side, (value[k], error[k])), = sides.items()
+                domain[(0, k)] = Outside(where.move, where.why, side)
+            elif len(sides) == 2 and abs(sides[1][0] - sides[-1][0]) <= sides[1][1] + sides[-1][1]:
+                value[k] = (sides[1][0] + sides[-1][0]) / 2
+                error[k] = abs(sides[1][0] - sides[-1][0]) / 2 + max(sides[1][1], sides[-1][1])
+                domain[(0, k)] = Outside(where.move, where.why, 2)
+            else:
+                domain[(0, k)] = Outside(where.move, where.why, 0)
+    return Differentiated([value], [error], [kinked], [lower], [upper], domain, float(np.max(NOISE_SIGMAS * sigma / plain, initial=0.0)), in_float32)
 
 
-def _one_sided_along(E_at: Callable, h: float, E0: np.ndarray, rounding: np.ndarray, direction: int, wanted: np.ndarray):
+def _ladder_along(E_at: Callable, h: float, E0: np.ndarray, rounding: np.ndarray, direction: int, wanted: np.ndarray):
+    """``ladder`` along v on one side for the ``wanted`` elements (whose stencil left f's domain on
+    the other side): at h, h/2, …, down to h·2^−``DOMAIN_HALVINGS`` while each element's estimate
+    shrinks (the smallest stands, as ``_one_sided_in_domain``); (nan, inf) where none served."""
+    value, error = np.full(E0.shape, np.nan), np.full(E0.shape, np.inf)
+    remaining, s = wanted.copy(), h
+    for _ in range(DOMAIN_HALVINGS + 1):
+        q = [(np.ravel(np.asarray(E_at(direction * s * scale), dtype=np.float64)) - E0) / (direction * s * scale) for scale in LADDER]
+        found, found_error = ladder(q, s, rounding)
+        better = remaining & np.isfinite(found) & (found_error < error)
+        stalled = remaining & np.isfinite(value) & ~better  # the estimate stopped shrinking: rounding (or the edge) from here on
+        value[better], error[better] = found[better], found_error[better]
+        remaining &= ~stalled
+        if not np.any(remaining):
+            break
+        s = s / 2
+    return value, error
+
+
+def _one_sided_along(E_at: Callable, h: float, E0: np.ndarray, rounding: np.ndarray, direction: int, wanted: np.ndarray,
+                     quantum: float = 0.0):
     """The one-sided derivative along v of each ``wanted`` element and its error:
     the step halved until q(s), q(s/2), q(s/4) lie on one smooth piece (``_smooth``),
     element by element (each evaluation gives every element)."""
@@ -426,7 +711,8 @@ def _one_sided_along(E_at: Callable, h: float, E0: np.ndarray, rounding: np.ndar
         last = halving == MAX_HALVINGS - 1 or not np.any(remaining & ~smooth)
         done = remaining & smooth
         extrapolated, coarser = 2 * q[2] - q[1], 2 * q[1] - q[0]  # as _clean_one_sided: E'± + O(s²)
-        value[done], error[done] = extrapolated[done], np.abs(extrapolated - coarser)[done] + 20 * rounding[done] / s
+        moved = 4 * quantum / s * np.maximum.reduce([np.abs(part) for part in q])  # θ + t v rounded (``along_elements``)
+        value[done], error[done] = extrapolated[done], (np.abs(extrapolated - coarser) + 20 * rounding / s + moved)[done]
         remaining &= ~done  # at the last halving, what is left never lay on one smooth piece: error stays inf
         if last:
             break
