@@ -11,7 +11,8 @@ import numpy as np
 from backprop_reference.reference.activations import ACTIVATIONS
 from backprop_reference.reference.losses import LOSSES
 from backprop_reference.reference.mlp import MLP, Params
-from backprop_reference.reference.network import _forward, init_params
+from backprop_reference.reference.network import _forward, init_params, per_sample_loss
+from backprop_reference.reference.shortcuts import has_finite_output_delta
 
 Array = np.ndarray
 
@@ -61,18 +62,24 @@ def make_case(mlp: MLP, seed: int, scale: float, batch: int, dtype=np.float64) -
 
 
 def derivative_is_finite(case: Case) -> bool:
-    """Whether J(y, o) and ∂J/∂o are finite at the network's outputs.
+    """Whether the objective and the true gradient are finite at the case.
 
-    They are not when an output rounds to exactly 0 or 1 under log loss
-    (σ(z) = 1.0 for z > 37 in float64): then every derivation that goes
-    through ∂J/∂o — seed 000's BP1, the general output delta, a framework
-    differentiating log(1 − o) — is inf or nan, and only the o − y shortcut
-    survives.  Such a case tests floating-point range, not a derivation, so
-    the strategies leave it out.  The same holds for an output in the
-    subnormal range (a softmax output e^{−710}): XLA on CPU and CUDA flush
-    it to 0, and −y/o is infinite there, so it is checked flushed too.
+    The objective is the network's own (``reference.network.per_sample_loss``: from the
+    logits where the loss has a fused form, so it stays finite when σ(z) rounds to 1).
+    For an output activation + loss pair with a closed form for δ^L
+    (``reference.shortcuts.FINITE_OUTPUT_DELTA``: sigmoid + log loss, softmax +
+    cross-entropy, identity + squared error) that is all: every notation falls back on
+    the closed form where its literal ∂J/∂o ⊙ f'(z) is ∞ · 0, so saturated outputs
+    are in range.  For any other pair ∂J/∂o must be finite at the outputs too — also with
+    outputs in the subnormal range flushed to 0, as XLA on CPU and CUDA flush them.
     """
-    _, activations = _forward(case.mlp, case.params, case.X)
+    zs, activations = _forward(case.mlp, case.params, case.X)
+    with np.errstate(all="ignore"):
+        objective = per_sample_loss(case.mlp)(case.Y, zs[-1])
+    if not np.all(np.isfinite(objective)):
+        return False
+    if has_finite_output_delta(case.mlp.activations[-1], case.mlp.loss):
+        return True
     o = activations[-1]
     flushed = np.where(np.abs(o) < np.finfo(o.dtype).tiny, 0.0, o).astype(o.dtype)
     with np.errstate(all="ignore"):

@@ -20,6 +20,8 @@ from typing import Callable
 
 import numpy as np
 
+from backprop_reference.reference.array_api import namespace
+
 Array = np.ndarray
 
 
@@ -84,3 +86,54 @@ CLOSED_FORMS = (
     ClosedForm("(o − y) ⊙ f'(z)", "000, 001, 004", _quadratic_bp1),
     ClosedForm("(o − y) ⊙ o(1 − o)", "002", lambda o, y, z, activation: (o - y) * o * (1.0 - o)),
 )
+
+
+# --- δ^L kept finite where the truth is --------------------------------------
+# Where an output saturates, the literal order of operations δ^L = ∂J/∂o ⊙ f'(z^L)
+# multiplies ∞ by 0: σ(z) rounds to 1.0 for z > 37 in float64, so log loss's
+# ∂J/∂o = (o − y)/(o(1 − o)) is ∞ (or 0/0) while σ'(z) rounds to 0; a softmax output
+# that underflows to 0 gives cross-entropy's −y/o = −∞ against a Jacobian column of 0.
+# The true δ^L is finite there.  These closed forms for δ^L = ∂J/∂z^L (gradient sign)
+# hold for every target, so a notation can fall back on them wherever its own
+# order of operations overflows.
+
+
+def _o_minus_y(o, y, axis, xp):
+    return o - y
+
+
+def _softmax_cross_entropy(o, y, axis, xp):
+    # Σ_k (−y_k/o_k) o_k(1[k=i] − o_i) = o_i Σ_k y_k − y_i: o − y when the targets sum to one
+    return o * xp.sum(y, axis=axis, keepdims=True) - y
+
+
+FINITE_OUTPUT_DELTA: dict[tuple[str, str], Callable] = {
+    ("identity", "squared_error"): _o_minus_y,
+    ("sigmoid", "log_loss"): _o_minus_y,
+    ("softmax", "cross_entropy"): _softmax_cross_entropy,
+}
+
+
+def has_finite_output_delta(activation: str, loss: str) -> bool:
+    """Whether the pair has a closed form for δ^L that stays finite wherever the truth is."""
+    return (activation, loss) in FINITE_OUTPUT_DELTA
+
+
+def kept_finite(activation: str, loss: str, literal: Callable[[], Array], o: Array, y: Array, *,
+                axis: int = -1, scale: float = 1.0) -> Array:
+    """A notation's δ^L as its document computes it (``literal()``, in the document's own
+    order of operations) wherever that is finite; in the elements where it is not, and the
+    pair has a closed form (``FINITE_OUTPUT_DELTA``), ``scale`` × that closed form
+    (``axis``: the axis of the output units; ``scale``: −1 for a document whose δ is the
+    negative gradient, 1/N for a mean taken before δ^L).  A departure from the documents'
+    literal order of operations that changes no value where the literal form is finite
+    (tests/test_finite_reference.py checks that equality).  Works on any array-API array
+    (``xp.where`` element by element: no host synchronisation under ``jax.jit``)."""
+    closed = FINITE_OUTPUT_DELTA.get((activation, loss))
+    if closed is None:
+        return literal()
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the ∞·0 is expected here, and replaced
+        value = literal()
+    xp = namespace(value)
+    return xp.where(xp.isfinite(value), value, scale * closed(o, y, axis, xp))
+

@@ -36,7 +36,11 @@ def test_the_false_alarm_measurement_draws_what_it_always_drew():
     rng = np.random.default_rng(0)
     first = draw_issue_case(rng)
     assert repr(first.case) == "Case(3-3-2-2-1 [identity, identity, sigmoid, softmax] cross_entropy, N=3, seed=2789219406, scale=30.0, dtype=float64)"
-    assert [draw_issue_case(rng), draw_issue_case(rng)] == [None, None]  # unfit draws are redrawn by the caller, as before
+    # the next two were unfit before every notation kept δᴸ finite at saturated log-loss outputs (issue 25): now drawn
+    assert [repr(draw_issue_case(rng).case) for _ in range(2)] == [
+        "Case(4-3-3-3 [sigmoid, identity, sigmoid] log_loss, N=1, seed=3504064333, scale=30.0, dtype=float64)",
+        "Case(4-3-1-4 [sigmoid, identity, sigmoid] log_loss, N=1, seed=383483662, scale=30.0, dtype=float64)",
+    ]
 
 
 def test_the_report_sweep_draws_what_it_always_drew():

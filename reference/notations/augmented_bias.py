@@ -57,6 +57,7 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.shortcuts import kept_finite
 
 Array = np.ndarray
 
@@ -138,13 +139,19 @@ def output_delta(mlp: MLP, net_L: Array, y: Array, t: Array) -> Array:
     f = mlp.output_activation
     if f.name == "sigmoid" and mlp.loss == "squared_error":
         return y * (1.0 - y) * (t - y)  # δ_j = y_j (1 − y_j)(t_j − y_j)
-    dJ_dy = mlp.loss_fn.dJ_do(t, y)
-    if f.elementwise:
-        # Departure: another activation/loss pair: δ_j = −∂J/∂y_j · f'(net_j).
-        return -dJ_dy * f.df_at(net_L, y)  # f'(net_j) through the output y_j, as the document writes y_j (1 − y_j)
-    # Departure: softmax couples the outputs: δ = −(∂y/∂net)ᵀ ∂J/∂y.
-    jacobian = f.jacobian(net_L)  # [k, i] = ∂y_k/∂net_i
-    return -(jacobian.T @ dJ_dy)
+
+    def departure() -> Array:
+        dJ_dy = mlp.loss_fn.dJ_do(t, y)
+        if f.elementwise:
+            # Departure: another activation/loss pair: δ_j = −∂J/∂y_j · f'(net_j).
+            return -dJ_dy * f.df_at(net_L, y)  # f'(net_j) through the output y_j, as the document writes y_j (1 − y_j)
+        # Departure: softmax couples the outputs: δ = −(∂y/∂net)ᵀ ∂J/∂y.
+        jacobian = f.jacobian(net_L)  # [k, i] = ∂y_k/∂net_i
+        return -(jacobian.T @ dJ_dy)
+
+    # Departure: where that order of operations overflows (∞ · 0 once σ(net) rounds to 1 under
+    # log loss) the pair's closed form for δ_j, t_j − y_j for sigmoid + log loss; no other value changes.
+    return kept_finite(f.name, mlp.loss, departure, y, t, scale=-1.0)
 
 
 def deltas(mlp: MLP, W_aug: dict[int, Array], net: dict[int, Array], a: dict[int, Array], t: Array) -> dict[int, Array]:

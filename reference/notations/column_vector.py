@@ -40,6 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.shortcuts import kept_finite
 
 Array = np.ndarray
 
@@ -82,14 +83,20 @@ def output_delta(mlp: MLP, z_L: Array, a_L: Array, y: Array) -> Array:
     """BP1: δ^L = ∇_a C ⊙ σ'(z^L)."""
     # Departure: the document's C is ½‖a − y‖² (∇_a C = a − y); other losses
     # take ∇_a C from the loss registry.
-    nabla_a_C = mlp.loss_fn.dJ_do(y.T, a_L.T).T
     sigma = mlp.output_activation
-    if sigma.elementwise:
-        return nabla_a_C * sigma.df(z_L)  # BP1
-    # Departure: softmax couples the units, so the Hadamard product becomes
-    # the Jacobian product (∂a/∂z)ᵀ ∇_a C.
-    jacobian = sigma.jacobian(z_L.T)[0]  # (n, n): ∂a_k/∂z_i at [k, i]
-    return jacobian.T @ nabla_a_C
+
+    def bp1() -> Array:
+        nabla_a_C = mlp.loss_fn.dJ_do(y.T, a_L.T).T
+        if sigma.elementwise:
+            return nabla_a_C * sigma.df(z_L)  # BP1
+        # Departure: softmax couples the units, so the Hadamard product becomes
+        # the Jacobian product (∂a/∂z)ᵀ ∇_a C.
+        jacobian = sigma.jacobian(z_L.T)[0]  # (n, n): ∂a_k/∂z_i at [k, i]
+        return jacobian.T @ nabla_a_C
+
+    # Departure: where BP1's order of operations overflows (∞ · 0 once σ(z) rounds to 1 under
+    # log loss) the pair's closed form for δ^L (a − y for sigmoid + log loss); no other value changes.
+    return kept_finite(sigma.name, mlp.loss, bp1, a_L, y, axis=0)
 
 
 def backprop(mlp: MLP, W: dict[int, Array], b: dict[int, Array], x: Array, y: Array):

@@ -49,7 +49,7 @@ import numpy as np
 
 from backprop_reference.reference.array_api import mask_like, namespace
 from backprop_reference.reference.mlp import MLP, Params
-from backprop_reference.reference.shortcuts import O_MINUS_Y
+from backprop_reference.reference.shortcuts import O_MINUS_Y, kept_finite
 
 Array = np.ndarray
 
@@ -81,12 +81,18 @@ def output_delta(mlp: MLP, z_L: Array, o: Array, y: Array) -> Array:
     f = mlp.output_activation
     if O_MINUS_Y.applies(f.name, mlp.loss, y):
         return O_MINUS_Y.delta(o, y)  # δ_i^L = o_i − y_i
-    dJ_do = mlp.loss_fn.dJ_do(y, o)
-    if f.elementwise:
-        return dJ_do * f.df(z_L)  # δ_i^L = ∂J/∂o_i f'(z_i^L)
-    # softmax couples the outputs: δ_i^L = Σ_k ∂J/∂o_k ∂o_k/∂z_i
-    do_dz = f.jacobian(z_L)  # [k, i] = ∂o_k/∂z_i
-    return np.array([np.dot(dJ_do, do_dz[:, i]) for i in range(o.shape[0])], dtype=o.dtype)
+
+    def general() -> Array:
+        dJ_do = mlp.loss_fn.dJ_do(y, o)
+        if f.elementwise:
+            return dJ_do * f.df(z_L)  # δ_i^L = ∂J/∂o_i f'(z_i^L)
+        # softmax couples the outputs: δ_i^L = Σ_k ∂J/∂o_k ∂o_k/∂z_i
+        do_dz = f.jacobian(z_L)  # [k, i] = ∂o_k/∂z_i
+        return np.array([np.dot(dJ_do, do_dz[:, i]) for i in range(o.shape[0])], dtype=o.dtype)
+
+    # Departure: where the general form overflows (a softmax output that underflows to 0 under
+    # cross-entropy: −y/o = −∞ times 0) the pair's closed form, o_i Σ_k y_k − y_i; no other value changes.
+    return kept_finite(f.name, mlp.loss, general, o, y)
 
 
 def deltas(mlp: MLP, w: dict[int, Array], z: dict[int, Array], a: dict[int, Array], y: Array):
@@ -175,11 +181,16 @@ def batch_output_delta(mlp: MLP, z_L: Array, o: Array, y: Array) -> Array:
     f = mlp.output_activation
     if O_MINUS_Y.applies_to_every_target(f.name, mlp.loss):
         return O_MINUS_Y.delta(o, y)  # δ_i^L = o_i − y_i
-    dJ_do = mlp.loss_fn.xp_dJ_do(y.T, o.T, xp).T  # the loss works on rows (samples); a column per sample here
-    if f.elementwise:
-        return dJ_do * mlp.output_activation.df_at(z_L, o, xp)  # δ_i^L = ∂J/∂o_i f'(z_i^L)
-    # softmax: δ_i^L = Σ_k ∂J/∂o_k ∂o_k/∂z_i = o_i (∂J/∂o_i − Σ_k o_k ∂J/∂o_k), per column
-    return mlp.output_activation.xp_vjp_from_output(o.T, dJ_do.T, xp).T
+
+    def general() -> Array:
+        dJ_do = mlp.loss_fn.xp_dJ_do(y.T, o.T, xp).T  # the loss works on rows (samples); a column per sample here
+        if f.elementwise:
+            return dJ_do * mlp.output_activation.df_at(z_L, o, xp)  # δ_i^L = ∂J/∂o_i f'(z_i^L)
+        # softmax: δ_i^L = Σ_k ∂J/∂o_k ∂o_k/∂z_i = o_i (∂J/∂o_i − Σ_k o_k ∂J/∂o_k), per column
+        return mlp.output_activation.xp_vjp_from_output(o.T, dJ_do.T, xp).T
+
+    # Departure, as in ``output_delta``: the closed form where the general form overflows.
+    return kept_finite(f.name, mlp.loss, general, o, y, axis=0)
 
 
 def batch_gradients(mlp: MLP, w: dict[int, Array], b: dict[int, Array | None], X: Array, Y: Array) -> Params:

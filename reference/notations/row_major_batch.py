@@ -73,6 +73,7 @@ import numpy as np
 
 from backprop_reference.reference.array_api import contiguous_copy, mask_like, namespace
 from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.shortcuts import kept_finite
 
 Array = np.ndarray  # or a torch / CuPy / jax array: see "Any array library" above
 
@@ -185,11 +186,20 @@ def backward(mlp: MLP, W: dict[int, Array], b: dict[int, Array | None], h: dict[
     xp = namespace(T)
     L = mlp.depth
     dJ_dW, dJ_db = {}, {}
-    dJ_dZ = dJ_dyhat(mlp, Z[L], T)
-    if mean:
-        dJ_dZ = dJ_dZ / T.shape[0]  # ∂E/∂ŷ = ∂J/∂ŷ / N (the canonical objective; departure)
+    scale = 1.0 / T.shape[0] if mean else 1.0
+
+    def output_delta() -> Array:
+        dJ_dyhat_L = dJ_dyhat(mlp, Z[L], T)
+        if mean:
+            dJ_dyhat_L = dJ_dyhat_L / T.shape[0]  # ∂E/∂ŷ = ∂J/∂ŷ / N (the canonical objective; departure)
+        return dJ_dh_from_dJ_dZ(mlp, L, dJ_dyhat_L, h[L], Z[L])
+
+    # Departure: where that order of operations overflows (∞ · 0 once σ(h) rounds to 1 under log
+    # loss) the pair's closed form for ∂J/∂h_L, ŷ − t for sigmoid + log loss; no other value changes.
+    dJ_dh_L = kept_finite(mlp.activations[-1], mlp.loss, output_delta, Z[L], T, scale=scale)
+    dJ_dZ = None  # ∂J/∂Z_l, from the layer above (the output layer starts from dJ_dh_L)
     for l in range(L, 0, -1):
-        dJ_dh = dJ_dh_from_dJ_dZ(mlp, l, dJ_dZ, h[l], Z[l])
+        dJ_dh = dJ_dh_L if l == L else dJ_dh_from_dJ_dZ(mlp, l, dJ_dZ, h[l], Z[l])
         if W[l].ndim == 2:
             dJ_dW[l] = Z[l - 1].T @ dJ_dh  # ∂J/∂W_l = Z_{l-1}ᵀ ∂J/∂h_l
             dJ_dh_flat = dJ_dh

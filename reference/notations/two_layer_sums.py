@@ -53,6 +53,7 @@ from __future__ import annotations
 import numpy as np
 
 from backprop_reference.reference.mlp import MLP, Params
+from backprop_reference.reference.shortcuts import kept_finite
 
 Array = np.ndarray
 
@@ -122,7 +123,9 @@ def deltas(mlp: MLP, W: Array, net_j: Array, O_j: Array, net_k: Array, O_k: Arra
     # from net where an activation has none)
     f_prime_k = mlp.activation(2).df_at(net_k, O_k)
     f_prime_j = mlp.activation(1).df_at(net_j, O_j)
-    delta_k = minus_dE_dO_k(mlp, O_k, d_k) * f_prime_k  # step 3: δ_k = (d_k − O_k) f'(net_k)
+    # step 3: δ_k = (d_k − O_k) f'(net_k).  Departure: where that product overflows (∞ · 0 once
+    # σ(net_k) rounds to 1 under log loss) the pair's closed form, d_k − O_k; no other value changes.
+    delta_k = kept_finite(mlp.activations[-1], mlp.loss, lambda: minus_dE_dO_k(mlp, O_k, d_k) * f_prime_k, O_k, d_k, scale=-1.0)
     # −∂E/∂O_j = Σ_{k=0}^{K−1} δ_k w_jk  (the text's step 5 writes Σ_{i=0}^{K−1}: a typo for k)
     sum_k = np.array([np.dot(delta_k, W[j, :]) for j in range(J)], dtype=W.dtype)
     delta_j = f_prime_j * sum_k  # δ_j = −∂E/∂O_j · f'(net_j) (the text's "−∂E/∂net_j" is a typo)
