@@ -16,17 +16,44 @@
   its forward pass) is registered, and loaded when the session has not chosen a
   profile of its own (``--hypothesis-profile``, or a conftest that loads one),
   so property tests over ``testbed.strategies`` run without settings.
+* pytest-xdist (``pytest -n N --backprop-report DIR``): each worker sends its verdicts to the
+  controller with the reports of the test that made them (``_SENT``, pickled in the report's
+  ``user_properties`` and taken off again before any other plugin sees them), and the controller
+  writes one report, its rows in collection order — a serial run's rows and statuses.  A test
+  that was to make a check (marked, or using ``gradient_checks``) and whose worker crashed while
+  running it is an ERROR row, never a missing one.
 """
 
 from __future__ import annotations
 
+import base64
+import pickle
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 MARK = "gradient_check"
+FIXTURE = "gradient_checks"
 _STASH = pytest.StashKey[list]()
+_SENT = "backprop-records"  # a worker's verdicts of one test phase, pickled and base64-encoded
+_EXPECTED = "backprop-expected"  # a worker's test that is to make a check (marked, or using the fixture)
+_REMOTE = pytest.StashKey["_Remote"]()
+
+
+@dataclass
+class _Remote:
+    """The controller's view of the workers' checks under pytest-xdist."""
+
+    records: dict[str, list] = field(default_factory=dict)  # test nodeid -> its Ran records, in the order made
+    expected: set[str] = field(default_factory=set)
+    order: dict[str, int] = field(default_factory=dict)  # nodeid -> position in the collection
+    used: bool = False  # some worker reported: the report is built from here, not from the local stash
+
+
+def _is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_addoption(parser):
@@ -38,6 +65,9 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", f"{MARK}: the test returns an oracles.Verdict and fails unless it is ok")
     config.stash[_STASH] = []
+    config.stash[_REMOTE] = _Remote()
+    if not _is_worker(config):
+        config.pluginmanager.register(_Collector(config.stash[_REMOTE]), "backprop-xdist-collector")
     out = config.getoption("--backprop-report", None)
     if out is not None:  # refused before any test runs, not after all of them
         from backprop_reference.reports.io import unwritable
@@ -60,6 +90,68 @@ def _record(config, name: str, verdict, seconds: float, error: str = "") -> None
     from backprop_reference.reports.user_report import Ran
 
     config.stash[_STASH].append(Ran(name, name, verdict, seconds, error))
+
+
+# --- pytest-xdist: the workers' verdicts reach the controller -------------------------------------
+
+
+def _makes_checks(item) -> bool:
+    return item.get_closest_marker(MARK) is not None or FIXTURE in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    config = item.config
+    if not _is_worker(config):
+        return report
+    if call.when == "setup" and _makes_checks(item):
+        report.user_properties.append((_EXPECTED, "1"))
+    made = config.stash[_STASH]
+    if made:  # the records this phase made travel with its report; a Verdict that cannot be pickled is an ERROR row
+        sent = []
+        for ran in made:
+            try:
+                sent.append(pickle.dumps(ran))
+            except Exception as error:  # noqa: BLE001 — named in the report instead
+                from backprop_reference.reports.user_report import Ran
+
+                sent.append(pickle.dumps(Ran(ran.name, ran.where, None, ran.seconds, f"the worker could not send this verdict: {error!r}")))
+        report.user_properties.append((_SENT, base64.b64encode(pickle.dumps(sent)).decode("ascii")))
+        made.clear()
+    return report
+
+
+class _Collector:
+    """Registered on the controller: the workers' records and crashes, as their reports arrive."""
+
+    def __init__(self, remote: _Remote):
+        self.remote = remote
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report):
+        remote, properties = self.remote, getattr(report, "user_properties", None)
+        if properties:
+            ours = [(k, v) for k, v in properties if k in (_SENT, _EXPECTED)]
+            if ours:
+                properties[:] = [(k, v) for k, v in properties if k not in (_SENT, _EXPECTED)]  # junitxml and others never see them
+                remote.used = True
+            for key, value in ours:
+                if key == _EXPECTED:
+                    remote.expected.add(report.nodeid)
+                else:
+                    remote.records.setdefault(report.nodeid, []).extend(pickle.loads(r) for r in pickle.loads(base64.b64decode(value)))
+        crashed = report.when not in ("setup", "call", "teardown") and report.failed  # xdist: "worker 'gw0' crashed while running …"
+        if crashed and report.nodeid in remote.expected and not remote.records.get(report.nodeid):
+            from backprop_reference.reports.user_report import Ran
+
+            remote.used = True
+            remote.records[report.nodeid] = [Ran(report.nodeid, report.nodeid, None, 0.0, str(report.longrepr))]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        for nodeid in ids:
+            self.remote.order.setdefault(nodeid, len(self.remote.order))
 
 
 def _judged(verdict, who: str):
@@ -114,9 +206,22 @@ def gradient_checks(request):
     return judge
 
 
+def _results(config) -> list:
+    """Every check of the session: this process's own, or, under pytest-xdist, the workers' in
+    collection order (a test the collection did not list, last, in the order it reported)."""
+    remote = config.stash.get(_REMOTE, None)
+    if remote is None or not remote.used:
+        return config.stash.get(_STASH, [])
+    late = len(remote.order)
+    ordered = sorted(remote.records, key=lambda nodeid: remote.order.get(nodeid, late))
+    return [ran for nodeid in ordered for ran in remote.records[nodeid]] + config.stash.get(_STASH, [])
+
+
 def pytest_sessionfinish(session):
+    if _is_worker(session.config):
+        return  # the controller writes the one report
     out = session.config.getoption("--backprop-report")
-    results = session.config.stash.get(_STASH, [])
+    results = _results(session.config)
     if out is None or not results:
         return
     from backprop_reference.reports.render import write_report
