@@ -63,6 +63,15 @@ def draw_case(rng: np.random.Generator) -> Drawn | None:
     return draw(rng, NetworkRanges(hidden=(1, 3), widths=(1, 6)), CASES)
 
 
+def saturated_outputs(case) -> bool:
+    """Whether an output rounds to exactly 0 or 1 under log loss or cross-entropy: there the
+    literal ∂J/∂o ⊙ f'(z) is ∞·0, and each notation must fall back on the pair's closed form."""
+    if case.mlp.loss not in ("log_loss", "cross_entropy"):
+        return False
+    o = reference.forward(case.mlp, case.params, case.X)[1][-1]
+    return bool(np.any(o == 0.0) or (case.mlp.loss == "log_loss" and np.any(o == 1.0)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backprop_reference.reports.false_alarms", description=__doc__.split("\n\n")[0])
     parser.add_argument("--networks", type=int, default=200)
@@ -72,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     draw_one = draw_issue_case if options.issue_networks else draw_case
     rng = np.random.default_rng(options.seed)
     checks, alarms, old_alarms, disputes = Counter(), Counter(), Counter(), Counter()
-    caught, tried = Counter(), Counter()
+    caught, tried, finite = Counter(), Counter(), Counter()
     examples: list[str] = []
     misses: list[str] = []
     networks, start, worst_ratio = 0, time.perf_counter(), 0.0
@@ -84,11 +93,15 @@ def main(argv: list[str] | None = None) -> int:
         networks += 1
         mlp, params, X, Y = case.mlp, case.params, case.X, case.Y
         problem = NetworkProblem(mlp, params, X, Y)
+        saturated = saturated_outputs(case)
+        finite["networks with saturated outputs"] += saturated
         answers = {name: ORACLES[name].answer(problem) for name in ORACLES}  # raw answers, once per network: the old rule and the ratio
         for notation in reference.NOTATIONS:
             if not reference.can_express(mlp, notation):
                 continue
             ours = reference.gradients(mlp, params, X, Y, notation=notation)
+            finite["gradients at saturated outputs"] += saturated
+            finite["non-finite gradients"] += not all(np.all(np.isfinite(a)) for pair in ours for a in pair if a is not None)
             verdict = oracles.check_network_gradients(mlp, params, X, Y, ours, oracles=tuple(ORACLES), implementation=notation)
             flat = problem.layout.flatten(ours)
             for comparison in verdict.comparisons:
@@ -146,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         f"largest |ours − exact oracle| / (ε B_k) where it exceeds 1e-12 × G: {worst_ratio:.2f} "
         f"(the tolerance allows {ROUNDING_MULTIPLE:g} × (ε + ε) B_k, i.e. {2 * ROUNDING_MULTIPLE:g})"
     )
+    print(
+        f"saturated outputs (an output exactly 0 or 1 under log loss or cross-entropy): {finite['networks with saturated outputs']} "
+        f"networks, {finite['gradients at saturated outputs']} notation gradients; non-finite notation gradients: {finite['non-finite gradients']}"
+    )
     print(f"disputes among the exact oracles: {disputes['elements']} elements in {disputes['checks with a dispute']} checks")
     for kind in tried:
         print(f"detection, relative change {kind}: {caught[kind]} of {tried[kind]} caught ({caught[kind] / tried[kind]:.1%})")
@@ -153,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nFALSE ALARM:\n" + text)
     for text in misses:
         print("\nMISSED CHANGE:\n" + text)
-    return 1 if sum(alarms[o] for o in checks) or alarms["not judged"] else 0
+    return 1 if sum(alarms[o] for o in checks) or alarms["not judged"] or finite["non-finite gradients"] else 0
 
 
 if __name__ == "__main__":
