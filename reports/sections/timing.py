@@ -191,13 +191,13 @@ def _ladder(
                 rows.append(row(note=f"skipped: predicted {predicted:.2g} s per call > budget {budget_s:g} s "
                                      f"({how} {model})"))
                 continue
-        if time.perf_counter() > deadline:
-            rows.append(row(note=f"skipped: the run's time cap of {plan.max_total_s:g} s was reached"))
-            continue
         case = make_case(mlp, seed, SCALE, plan.batch, dtype)
         prepared = method.prepare(mlp, case.params, case.X, case.Y, device)
-        if isinstance(prepared, str):
+        if isinstance(prepared, str):  # why it cannot run here ("cannot express …"): said even past the time cap
             rows.append(row(note=prepared))
+            continue
+        if time.perf_counter() > deadline:
+            rows.append(row(note=f"skipped: the run's time cap of {plan.max_total_s:g} s was reached"))
             continue
         median_s, repeats, note = _time(prepared, plan, budget_s)
         rows.append(row(median_s, repeats, note))
