@@ -686,7 +686,8 @@ def _ladder_along(E_at: Callable, h: float, E0: np.ndarray, rounding: np.ndarray
     value, error = np.full(E0.shape, np.nan), np.full(E0.shape, np.inf)
     remaining, s = wanted.copy(), h
     for _ in range(DOMAIN_HALVINGS + 1):
-        q = [(np.ravel(np.asarray(E_at(direction * s * scale), dtype=np.float64)) - E0) / (direction * s * scale) for scale in LADDER]
+        with np.errstate(invalid="ignore", over="ignore"):  # inf − inf where f's domain ends within the ladder: NaN, not served
+            q = [(np.ravel(np.asarray(E_at(direction * s * scale), dtype=np.float64)) - E0) / (direction * s * scale) for scale in LADDER]
         found, found_error = ladder(q, s, rounding)
         better = remaining & np.isfinite(found) & (found_error < error)
         stalled = remaining & np.isfinite(value) & ~better  # the estimate stopped shrinking: rounding (or the edge) from here on
@@ -706,13 +707,16 @@ def _one_sided_along(E_at: Callable, h: float, E0: np.ndarray, rounding: np.ndar
     value, error = np.full(E0.shape, np.nan), np.full(E0.shape, np.inf)
     remaining, s = wanted.copy(), h
     for halving in range(MAX_HALVINGS):
-        q = [(np.ravel(np.asarray(E_at(direction * step), dtype=np.float64)) - E0) / (direction * step) for step in (s, s / 2, s / 4)]
-        smooth = np.abs(q[0] - 3 * q[1] + 2 * q[2]) <= KINK_MARGIN * rounding / s
+        E = [np.ravel(np.asarray(E_at(direction * step), dtype=np.float64)) for step in (s, s / 2, s / 4)]
+        with np.errstate(invalid="ignore", over="ignore"):  # an element infinite at a step (f's domain ends there): never smooth
+            q = [(E_s - E0) / (direction * step) for E_s, step in zip(E, (s, s / 2, s / 4))]
+            smooth = np.abs(q[0] - 3 * q[1] + 2 * q[2]) <= KINK_MARGIN * rounding / s
+            extrapolated, coarser = 2 * q[2] - q[1], 2 * q[1] - q[0]  # as _clean_one_sided: E'± + O(s²)
+            moved = 4 * quantum / s * np.maximum.reduce([np.abs(part) for part in q])  # θ + t v rounded (``along_elements``)
+            spread = np.abs(extrapolated - coarser) + 20 * rounding / s + moved
         last = halving == MAX_HALVINGS - 1 or not np.any(remaining & ~smooth)
         done = remaining & smooth
-        extrapolated, coarser = 2 * q[2] - q[1], 2 * q[1] - q[0]  # as _clean_one_sided: E'± + O(s²)
-        moved = 4 * quantum / s * np.maximum.reduce([np.abs(part) for part in q])  # θ + t v rounded (``along_elements``)
-        value[done], error[done] = extrapolated[done], (np.abs(extrapolated - coarser) + 20 * rounding / s + moved)[done]
+        value[done], error[done] = extrapolated[done], spread[done]
         remaining &= ~done  # at the last halving, what is left never lay on one smooth piece: error stays inf
         if last:
             break
