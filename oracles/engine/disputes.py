@@ -37,40 +37,98 @@ SHOWN_INCONSISTENT = 3  # elements named in the note on numerical oracles that c
 
 
 def inconsistent_numerical(problem, answers: dict[str, Answer]) -> tuple[dict[str, Answer], str]:
-    """Where two numerical oracles' values differ by more than the sum of their error estimates
-    (plus 1e-12 of their size, rounding of the comparison), at least one estimate is wrong there —
-    near a pole, where higher derivatives explode, or where f's own rounding exceeds ε|E| — and
-    neither can say which: both leave the element unresolved (error inf), so that no element is
-    WRONG on the word of a numerical oracle the other contradicts.  Kinked elements (judged by
-    brackets) are left as they are.  The answers, and a note naming the elements ("" if none)."""
+    """Numerical oracles whose error estimate broke at an element stand aside there (error inf),
+    so that no element is WRONG on the word of a numerical oracle that the evidence contradicts:
+
+    * two numerical oracles differ there by more than the sum of their estimates (plus 1e-12 of
+      their size, rounding of the comparison): at least one estimate is wrong — near a pole, where
+      higher derivatives explode, or where f's own rounding exceeds ε|E|.  Where an exact oracle's
+      value lies within one's estimate, the other stands aside; else both do;
+    * a numerical oracle differs from an exact oracle (jax, torch) beyond its estimate while
+      another numerical oracle agrees with that exact oracle within its own: two independent
+      methods against one estimate, which stands aside (central's too-optimistic estimate near a
+      pole).  An exact oracle's word alone never removes a numerical oracle's.
+
+    Kinked elements (judged by brackets) are left as they are.  The answers, and a note naming
+    the elements ("" if none)."""
     names = [n for n in answers if ORACLES[n].numerical and answers[n].errors is not None]
     if len(names) < 2:
         return answers, ""
-    values = {n: [np.asarray(g, np.float64) for g in answers[n].flat("gradients")] for n in names}
+    exact = [n for n in answers if not ORACLES[n].numerical]
+    values = {n: [np.asarray(g, np.float64) for g in answers[n].flat("gradients")] for n in (*names, *exact)}
     errors = {n: [np.asarray(e, np.float64) for e in answers[n].flat("errors")] for n in names}
     kinked = {n: answers[n].flat("kinked") or [np.zeros(np.shape(g), dtype=bool) for g in values[n]] for n in names}
-    bad = [np.zeros(np.shape(g), dtype=bool) for g in values[names[0]]]
+    aside = {n: [np.zeros(np.shape(g), dtype=bool) for g in values[names[0]]] for n in names}
+    exact_aside: dict[str, list[np.ndarray]] = {}
+    leaves = range(len(values[names[0]]))
+    finite = [np.abs(v[np.isfinite(v)]) for n in values for v in values[n]]
+    G = max((float(np.max(f)) for f in finite if f.size), default=0.0)
+    allowance = {n: tolerance_for(np.float64, n).limit * max(G, tolerance_for(np.float64, n).floor) for n in names}
     with np.errstate(invalid="ignore", over="ignore"):
-        for i, first in enumerate(names):
-            for second in names[i + 1:]:
-                for leaf in range(len(bad)):
+        usable = {n: [np.isfinite(values[n][leaf]) & np.isfinite(errors[n][leaf]) & ~np.asarray(kinked[n][leaf], dtype=bool)
+                      for leaf in leaves] for n in names}
+
+        def agrees(n, e, leaf):
+            """Numerical oracle n within its estimate of exact oracle e's value, per element."""
+            a, b = values[n][leaf], values[e][leaf]
+            return usable[n][leaf] & np.isfinite(b) & (np.abs(a - b) <= errors[n][leaf] + 1e-12 * np.maximum(np.abs(a), np.abs(b)))
+
+        for leaf in leaves:
+            for i, first in enumerate(names):
+                for second in names[i + 1:]:
                     a, b = values[first][leaf], values[second][leaf]
-                    ea, eb = errors[first][leaf], errors[second][leaf]
-                    both = np.isfinite(a) & np.isfinite(b) & np.isfinite(ea) & np.isfinite(eb)
-                    both &= ~np.asarray(kinked[first][leaf], dtype=bool) & ~np.asarray(kinked[second][leaf], dtype=bool)
-                    bad[leaf] |= both & (np.abs(a - b) > ea + eb + 1e-12 * np.maximum(np.abs(a), np.abs(b)))
-    if not any(np.any(b) for b in bad):
+                    both = usable[first][leaf] & usable[second][leaf]
+                    bad = both & (np.abs(a - b) > errors[first][leaf] + errors[second][leaf] + 1e-12 * np.maximum(np.abs(a), np.abs(b)))
+                    bad &= np.abs(a - b) > min(allowance[first], allowance[second])  # within both tolerances: no verdict turns on it
+                    backs_first = np.zeros(np.shape(a), dtype=bool)
+                    backs_second = np.zeros(np.shape(a), dtype=bool)
+                    for e in exact:
+                        backs_first |= agrees(first, e, leaf)
+                        backs_second |= agrees(second, e, leaf)
+                    aside[first][leaf] |= bad & ~(backs_first & ~backs_second)
+                    aside[second][leaf] |= bad & ~(backs_second & ~backs_first)
+            for e in exact:
+                for n in names:
+                    # a numerical oracle already discredited there (two of them contradicting each other) discredits no exact one
+                    contradicted = usable[n][leaf] & ~aside[n][leaf] & np.isfinite(values[e][leaf]) & ~agrees(n, e, leaf)
+                    corroborated = np.zeros(np.shape(values[n][leaf]), dtype=bool)  # another numerical oracle backs e
+                    for other in names:
+                        if other != n:
+                            corroborated |= agrees(other, e, leaf)
+                    backed = np.zeros(np.shape(values[n][leaf]), dtype=bool)  # another exact oracle backs n: e's dispute, arbitrated
+                    for other in exact:
+                        if other != e:
+                            backed |= agrees(n, other, leaf)
+                    aside[n][leaf] |= contradicted & corroborated
+                    material = np.abs(values[n][leaf] - values[e][leaf]) > allowance[n]  # beyond n's tolerance: a WRONG would turn on it
+                    seconded = np.zeros(np.shape(values[n][leaf]), dtype=bool)  # another numerical oracle agrees with n
+                    for other in names:
+                        if other != n:
+                            close = np.abs(values[other][leaf] - values[n][leaf]) <= errors[other][leaf] + errors[n][leaf] + 1e-12 * np.abs(values[n][leaf])
+                            seconded |= usable[other][leaf] & close
+                    against = contradicted & ~corroborated & ~backed & material
+                    flagged = exact_aside.setdefault(e, [np.zeros(np.shape(g), dtype=bool) for g in values[e]])
+                    flagged[leaf] |= against  # e stands aside: against two agreeing methods, or one it cannot outweigh
+                    aside[n][leaf] |= against & ~seconded  # one exact oracle against one numerical: neither can say which
+    if not any(np.any(b) for n in names for b in aside[n]):
         return answers, ""
     answers = dict(answers)
-    for name in names:
+    parts = []
+    for name in names + list(exact_aside):
+        flags = aside[name] if name in aside else exact_aside[name]
+        if not any(np.any(b) for b in flags):
+            continue
         answer = answers[name]
-        patched = [np.where(b, np.inf, e) for b, e in zip(bad, errors[name])]
+        own = errors.get(name) or [np.asarray(e, np.float64) for e in (answer.flat("errors") or [np.zeros(np.shape(g)) for g in values[name]])]
+        patched = [np.where(b, np.inf, e) for b, e in zip(flags, own)]
         answers[name] = Answer(answer.oracle, answer.layout, answer.gradients, answer.layout.unflatten(patched), answer.kinked,
                                answer.lower, answer.upper)
-    elements = [trees.element(problem.layout.names[leaf], tuple(int(i) for i in index)) for leaf, b in enumerate(bad) for index in np.argwhere(b)]
-    shown = ", ".join(elements[:SHOWN_INCONSISTENT]) + (f" and {len(elements) - SHOWN_INCONSISTENT} more" if len(elements) > SHOWN_INCONSISTENT else "")
-    return answers, (f"{' and '.join(names)} differ beyond their error estimates at {shown} (their estimates do not hold there: "
-                     "a pole near, or f's own rounding): neither judges it")
+        elements = [trees.element(problem.layout.names[leaf], tuple(int(i) for i in index))
+                    for leaf, b in enumerate(flags) for index in np.argwhere(b)]
+        shown = ", ".join(elements[:SHOWN_INCONSISTENT]) + (f" and {len(elements) - SHOWN_INCONSISTENT} more" if len(elements) > SHOWN_INCONSISTENT else "")
+        parts.append(f"{name} at {shown}")
+    return answers, (f"oracles whose values the others contradict beyond their error estimates stand aside "
+                     f"({'; '.join(parts)}: a pole near, or f's own rounding; an exact oracle against two agreeing numerical ones stands aside; one against one, both do)")
 
 
 def _declined(answer: Answer) -> list[np.ndarray]:
