@@ -148,3 +148,43 @@ def test_ties_that_share_their_brackets_are_split_and_each_judged(gradient, ok):
     assert "2 tie(s)" in verdict.note and "2 of them against the convex hull" in verdict.note, verdict.note
     if not ok:
         assert verdict.status == "WRONG"
+
+
+# --- ties no single element's stencil shows: equal inputs, found where the oracles dispute ---------------------------------
+
+
+def _median(x, xp):
+    return xp.median(x)
+
+
+X_MEDIAN = np.array([0.3, 0.3, 0.3, -1.0, 2.0])  # three equal values at the median: moving one alone leaves it put
+
+
+@pytest.mark.parametrize(("gradient", "ok"), [
+    ([0, 1, 0, 0, 0], True),  # jax's choice: one tied element
+    ([1 / 3, 1 / 3, 1 / 3, 0, 0], True),  # torch's: their mean
+    ([0, 0, 0, 0, 0], False),  # every partial derivative, and no valid gradient: along (1, 1, 1, 0, 0) the median moves
+    ([0, 1, 1, 0, 0], False),  # sums to 2 along the tie
+])
+def test_a_median_of_equal_values_is_judged_against_the_hull_of_its_pieces(gradient, ok):
+    verdict = oracles.check_gradient(_median, lambda x: np.array(gradient, dtype=np.float64), X_MEDIAN)
+    assert verdict.ok == ok, verdict.message()
+    assert "tie(s) among kinked elements" in verdict.note or "tie(s) broken" in verdict.note, verdict.note
+    if not ok:
+        assert verdict.status == "WRONG"
+
+
+def _overlapping_windows(x, xp):
+    return 0.7 * xp.maximum(x[0], x[1]) - 0.2 * xp.maximum(x[1], x[2]) + 0.4 * x[2]  # max-pool, kernel 2, stride 1, under a cotangent
+
+
+@pytest.mark.parametrize(("gradient", "ok"), [
+    ([0.7, -0.2, 0.4], True),  # torch's: each window's gradient to its first maximum
+    ([0.0, 0.7, 0.2], True),  # the piece x2 > x1 > x0: x1 wins the first window, x2 the second
+    ([0.7, 0.0, 0.2], True),  # the piece x0 > x1, x2 > x1
+    ([0.7, -0.2, 0.5], False),  # the sum along the tie is broken
+])
+def test_overlapping_max_pool_windows_at_a_three_way_tie(gradient, ok):
+    x = np.array([1.0, 1.0, 1.0])
+    verdict = oracles.check_gradient(_overlapping_windows, lambda x: np.array(gradient, dtype=np.float64), x)
+    assert verdict.ok == ok, verdict.message()

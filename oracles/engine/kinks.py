@@ -50,24 +50,73 @@ def found(problem, answers: dict[str, Answer], ours: Sequence[np.ndarray] | None
     if not numerical:
         return answers, ""
     kinked = [np.logical_or.reduce([np.asarray(k, dtype=bool) for k in leaf]) for leaf in zip(*(a.flat("kinked") for a in numerical))]
-    if not any(np.any(k) for k in kinked):
-        return answers, ""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN where no oracle bracketed an element
         lower = [np.where(k, np.fmin.reduce([np.asarray(l, np.float64) for l in leaf]), np.nan)
                  for k, leaf in zip(kinked, zip(*(a.flat("lower") for a in numerical)))]
         upper = [np.where(k, np.fmax.reduce([np.asarray(u, np.float64) for u in leaf]), np.nan)
                  for k, leaf in zip(kinked, zip(*(a.flat("upper") for a in numerical)))]
+    hidden = _equal_inputs_disputed(problem, answers, kinked, lower, upper, ours) if ours is not None and problem.mode == "gradient" else []
+    if not any(np.any(k) for k in kinked) and not hidden:
+        return answers, ""
     note = ""
     if ours is not None and problem.mode == "gradient":  # ties of a gradient's elements (a product's outputs have none)
-        exact = [a.flat("gradients") for name, a in answers.items() if not ORACLES[name].numerical]
-        lower, upper, note = _ties(problem, ours, kinked, lower, upper, exact)
+        exact = [a.flat("gradients") for name, a in answers.items() if ORACLES[name].kind == "analytic"]  # jax, torch: a gradient, one valid choice at a tie (the complex step gives partial derivatives)
+        partials = [([np.asarray(g, np.float64) for g in a.flat("gradients")], [np.asarray(e, np.float64) for e in a.flat("errors")])
+                    for name, a in answers.items() if ORACLES[name].numerical and a.errors is not None]
+        lower, upper, note, judged = _ties(problem, ours, kinked, lower, upper, exact, hidden, partials)
+        kinked = [k.copy() for k in kinked]
+        for i, k in judged:  # a hidden tie judged as one: its elements by their brackets from now on
+            kinked[i].reshape(-1)[k] = True
     unflatten = problem.layout.unflatten
     patched = {
         name: Answer(a.oracle, a.layout, a.gradients, a.errors, unflatten(kinked), unflatten(lower), unflatten(upper))
         for name, a in answers.items()
     }
     return patched, note
+
+
+def _equal_inputs_disputed(problem, answers: dict[str, Answer], kinked: list[np.ndarray], lower: list[np.ndarray],
+                           upper: list[np.ndarray], ours: Sequence[np.ndarray] = ()) -> list[list[tuple[int, int]]]:
+    """Ties no single element's stencil shows: inputs of exactly equal value (a median of equal
+    values, overlapping max-pool windows, a running max) where an exact oracle and a numerical one
+    disagree beyond the numerical oracle's estimate.  Moving one tied element alone may leave f
+    smooth along it (the median stays put), so its partial derivatives exist and the tie is not
+    flagged; or each element is flagged but their brackets differ, so no group of equal brackets
+    forms (max-pool windows that overlap).  f is smooth on each ordering of the group instead
+    (``_pieces`` confirms it, or the group is judged by its slope along all of it).  Per leaf, the
+    groups of 2 to ``MAX_HULL_GROUP`` equal values that hold a disputed element: an exact oracle's
+    value, or the claimed one (``ours``), beyond a numerical oracle's estimate or outside a kinked
+    element's bracket (judged against the hull of the pieces instead, it is WRONG if it is)."""
+    exact = [a.flat("gradients") for name, a in answers.items() if ORACLES[name].kind == "analytic"]  # jax, torch: a gradient, one valid choice at a tie (the complex step gives partial derivatives)
+    claimed = [list(ours)] if ours is not None and len(ours) else []  # yours, only where a bracket is outside: a slip elsewhere is no tie
+    numerical = [(a.flat("gradients"), a.flat("errors")) for name, a in answers.items() if ORACLES[name].numerical and a.errors is not None]
+    if not (exact or claimed) or not numerical:
+        return []
+    groups = []
+    with np.errstate(invalid="ignore", over="ignore"):
+        for i, theta in enumerate(problem.leaves):
+            flat = np.asarray(theta, np.float64).reshape(-1)
+            if flat.size < 2 or np.unique(flat).size == flat.size:
+                continue
+            disputed = np.zeros(flat.size, dtype=bool)
+            for e in exact:
+                d = np.asarray(e[i], np.float64).reshape(-1)
+                for values, errors in numerical:
+                    v, err = np.asarray(values[i], np.float64).reshape(-1), np.asarray(errors[i], np.float64).reshape(-1)
+                    disputed |= np.isfinite(d) & np.isfinite(v) & np.isfinite(err) & (np.abs(d - v) > err + 1e-12 * np.maximum(np.abs(d), np.abs(v)))
+            bent = np.asarray(kinked[i], dtype=bool).reshape(-1)
+            disputed &= ~bent
+            low, high = np.asarray(lower[i], np.float64).reshape(-1), np.asarray(upper[i], np.float64).reshape(-1)
+            for e in exact + claimed:
+                d = np.asarray(e[i], np.float64).reshape(-1)
+                margin = SAME_BRACKET * np.maximum(np.abs(low), np.abs(high))
+                disputed |= bent & np.isfinite(d) & np.isfinite(low) & np.isfinite(high) & ((d < low - margin) | (d > high + margin))
+            for value in dict.fromkeys(flat[disputed].tolist()):
+                members = np.flatnonzero(flat == value)
+                if 2 <= members.size <= MAX_HULL_GROUP:
+                    groups.append([(i, int(k)) for k in members])
+    return groups[:MAX_TIE_GROUPS]
 
 
 def _groups(kinked: list[np.ndarray], lower: list[np.ndarray], upper: list[np.ndarray], scale: float,
@@ -304,7 +353,21 @@ def _judge_tie(loop, group, slope, error, rounding, flat_ours, flat_exact, lower
     return tie
 
 
-def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, upper, exact: Sequence[Sequence[np.ndarray]] = ()):
+def _additive(group, smooth, partials) -> bool:
+    """Whether f's slope along all of ``group`` is the sum of its partial derivatives there (some
+    numerical oracle's, each resolved, within their errors): f is differentiable along the group,
+    and equal inputs are no tie — a slip of yours there stays judged by the sharper stencils."""
+    slope, error, _ = smooth
+    for values, errors in partials:
+        v = np.array([values[i].reshape(-1)[k] for i, k in group], dtype=np.float64)
+        e = np.array([errors[i].reshape(-1)[k] for i, k in group], dtype=np.float64)
+        if np.all(np.isfinite(v)) and np.all(np.isfinite(e)):
+            return abs(slope - float(np.sum(v))) <= error + float(np.sum(e)) + 1e-12 * max(abs(slope), 1.0)
+    return False
+
+
+def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, upper, exact: Sequence[Sequence[np.ndarray]] = (),
+          hidden: Sequence[list[tuple[int, int]]] = (), partials: Sequence = ()):
     """Each group of equal brackets that is one tie (``_one_orientation``, smooth along all its
     elements together) is judged as a whole: its claimed gradients against the convex hull of the
     gradients of f's pieces there (``_pieces``, for up to ``MAX_HULL_GROUP`` elements), each
@@ -317,8 +380,8 @@ def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, u
     scale = max((float(np.max(f)) for f in finite if f.size), default=0.0) or 1.0
     everything = _groups(kinked, lower, upper, scale, by_width=True)
     groups = everything[:MAX_TIE_GROUPS]
-    if not groups:
-        return lower, upper, ""
+    if not groups and not hidden:
+        return lower, upper, "", []
     capped = f" (the first {MAX_TIE_GROUPS} of {len(everything)} groups of equally wide brackets tested)" if len(everything) > MAX_TIE_GROUPS else ""
     equal = {(i, k): n for n, g in enumerate(_groups(kinked, lower, upper, scale)) for i, k in g}  # equal brackets, as before
 
@@ -354,8 +417,17 @@ def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, u
 
     ties = []
     queue = list(groups)
-    while queue:
-        group = queue.pop(0)
+    unseen = [list(group) for group in hidden]  # equal inputs whose tie no stencil flagged (``_equal_inputs_disputed``)
+    while queue or unseen:
+        from_values = not queue
+        group = queue.pop(0) if queue else unseen.pop(0)
+        if from_values and any(element in tie.group for tie in ties for element in group):
+            continue  # judged already, in a tie the brackets showed
+        if from_values:  # their elements need not bend one by one (a median's stays put): smooth along all, and its pieces decide
+            smooth = along_all(group)
+            if smooth is not None and not _additive(group, smooth, partials):
+                ties.append(_judge_tie(loop, group, *smooth, flat_ours, flat_exact, lower, upper, E0, h, limit, scale))
+            continue
         smooth = along_all(group) if _one_orientation(loop, group, problem.objective_terms()) else None
         # not one tie: a convex kink beside a concave one (clip at −1 and +1 under equal dout), or independent
         # kinks (a kink along all of them together); its groups of equal brackets are tried, else each element alone
@@ -371,8 +443,9 @@ def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, u
                     parts = list(zip(blocks, alongs))
         for part, (slope, error, noisy) in parts:
             ties.append(_judge_tie(loop, part, slope, error, noisy, flat_ours, flat_exact, lower, upper, E0, h, limit, scale))
+    judged_elements = [element for tie in ties for element in tie.group]
     if not ties:
-        return lower, upper, ""
+        return lower, upper, "", judged_elements
     names = problem.layout.names
     shapes = [np.shape(g) for g in ours]
 
@@ -402,7 +475,7 @@ def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, u
     hull_broken = [t for t in by_pieces if t.distance > t.allowed and t not in sum_broken]
     broken = [t for t in ties if t in sum_broken or t in hull_broken]
     if not broken:
-        return lower, upper, f"{len(ties)} tie(s) among kinked elements, each judged as a whole too ({judged}){capped}"
+        return lower, upper, f"{len(ties)} tie(s) among kinked elements, each judged as a whole too ({judged}){capped}", judged_elements
     first = broken[0]
     if first in sum_broken:
         why = f"along {listed(first.group)} together f is smooth with slope {first.slope:.6g}, but those gradients sum to {first.total:.6g}"
@@ -412,4 +485,4 @@ def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, u
                f"({numbers(claimed)}) lie outside the convex hull of theirs by {first.distance:.3g} (the nearest valid: "
                f"({numbers(first.nearest)}))")
     note = f"{len(broken)} of {len(ties)} tie(s) broken: {why} ({judged}){capped}"
-    return lower, upper, note
+    return lower, upper, note, judged_elements
