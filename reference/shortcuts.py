@@ -99,7 +99,7 @@ CLOSED_FORMS = (
 
 
 def _o_minus_y(o, y, axis, xp):
-    return o - y
+    return O_MINUS_Y.delta(o, y)
 
 
 def _softmax_cross_entropy(o, y, axis, xp):
@@ -134,6 +134,8 @@ def kept_finite(activation: str, loss: str, literal: Callable[[], Array], o: Arr
         return literal()
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # the ∞·0 is expected here, and replaced
         value = literal()
+    if isinstance(value, np.ndarray) and np.all(np.isfinite(value)):  # the usual case, on the host: nothing to replace
+        return value
     xp = namespace(value)
     return xp.where(xp.isfinite(value), value, scale * closed(o, y, axis, xp))
 

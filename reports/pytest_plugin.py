@@ -49,7 +49,6 @@ class _Remote:
     records: dict[str, list] = field(default_factory=dict)  # test nodeid -> its Ran records, in the order made
     expected: set[str] = field(default_factory=set)
     order: dict[str, int] = field(default_factory=dict)  # nodeid -> position in the collection
-    used: bool = False  # some worker reported: the report is built from here, not from the local stash
 
 
 def _is_worker(config) -> bool:
@@ -135,7 +134,6 @@ class _Collector:
             ours = [(k, v) for k, v in properties if k in (_SENT, _EXPECTED)]
             if ours:
                 properties[:] = [(k, v) for k, v in properties if k not in (_SENT, _EXPECTED)]  # junitxml and others never see them
-                remote.used = True
             for key, value in ours:
                 if key == _EXPECTED:
                     remote.expected.add(report.nodeid)
@@ -145,7 +143,6 @@ class _Collector:
         if crashed and report.nodeid in remote.expected and not remote.records.get(report.nodeid):
             from backprop_reference.reports.user_report import Ran
 
-            remote.used = True
             remote.records[report.nodeid] = [Ran(report.nodeid, report.nodeid, None, 0.0, str(report.longrepr))]
 
     @pytest.hookimpl(optionalhook=True)
@@ -210,7 +207,7 @@ def _results(config) -> list:
     """Every check of the session: this process's own, or, under pytest-xdist, the workers' in
     collection order (a test the collection did not list, last, in the order it reported)."""
     remote = config.stash.get(_REMOTE, None)
-    if remote is None or not remote.used:
+    if remote is None or not remote.records:  # no worker made a check: a serial run
         return config.stash.get(_STASH, [])
     late = len(remote.order)
     ordered = sorted(remote.records, key=lambda nodeid: remote.order.get(nodeid, late))

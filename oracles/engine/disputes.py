@@ -37,20 +37,27 @@ SHOWN_INCONSISTENT = 3  # elements named in the note on numerical oracles that c
 
 
 def inconsistent_numerical(problem, answers: dict[str, Answer]) -> tuple[dict[str, Answer], str]:
-    """Numerical oracles whose error estimate broke at an element stand aside there (error inf),
-    so that no element is WRONG on the word of a numerical oracle that the evidence contradicts:
+    """Oracles whose values the evidence contradicts at an element stand aside there (error inf),
+    so that no element is WRONG on the word of one oracle that the others contradict.  "Agree":
+    within the numerical oracle's error estimate (plus 1e-12 of the values' size).
 
-    * two numerical oracles differ there by more than the sum of their estimates (plus 1e-12 of
-      their size, rounding of the comparison): at least one estimate is wrong — near a pole, where
-      higher derivatives explode, or where f's own rounding exceeds ε|E|.  Where an exact oracle's
-      value lies within one's estimate, the other stands aside; else both do;
-    * a numerical oracle differs from an exact oracle (jax, torch) beyond its estimate while
-      another numerical oracle agrees with that exact oracle within its own: two independent
-      methods against one estimate, which stands aside (central's too-optimistic estimate near a
-      pole).  An exact oracle's word alone never removes a numerical oracle's.
+    * Two numerical oracles differ beyond the sum of their estimates and beyond both their
+      tolerances: at least one estimate is wrong — near a pole, where higher derivatives explode,
+      or where f's own rounding exceeds ε|E|.  Where an exact oracle agrees with one, the other
+      stands aside; else both do.
+    * A numerical oracle disagrees with an exact oracle (jax, torch, the complex step) while
+      another numerical oracle agrees with that exact oracle: the one stands aside (central's
+      too-optimistic estimate near a pole).
+    * A numerical oracle disagrees with an exact oracle beyond its own tolerance, and neither another
+      numerical oracle nor another exact oracle backs the exact one: the exact oracle stands
+      aside; so does the numerical one unless another numerical oracle agrees with it (one
+      against one: neither can say which; two agreeing methods against one: the one).  Where
+      another exact oracle backs the numerical one, the exact oracles' dispute is arbitrated
+      (``arbitrate_disputes``) instead.
 
+    A numerical oracle already standing aside at an element discredits no exact one there.
     Kinked elements (judged by brackets) are left as they are.  The answers, and a note naming
-    the elements ("" if none)."""
+    the oracles and elements ("" if none)."""
     names = [n for n in answers if ORACLES[n].numerical and answers[n].errors is not None]
     if len(names) < 2:
         return answers, ""
@@ -91,26 +98,27 @@ def inconsistent_numerical(problem, answers: dict[str, Answer]) -> tuple[dict[st
                 for n in names:
                     # a numerical oracle already discredited there (two of them contradicting each other) discredits no exact one
                     contradicted = usable[n][leaf] & ~aside[n][leaf] & np.isfinite(values[e][leaf]) & ~agrees(n, e, leaf)
-                    corroborated = np.zeros(np.shape(values[n][leaf]), dtype=bool)  # another numerical oracle backs e
+                    corroborated = np.zeros(np.shape(values[n][leaf]), dtype=bool)  # another numerical oracle backs e against n
+                    seconded = np.zeros(np.shape(values[n][leaf]), dtype=bool)  # another numerical oracle backs n against e
                     for other in names:
                         if other != n:
-                            corroborated |= agrees(other, e, leaf)
+                            with_n = usable[other][leaf] & (np.abs(values[other][leaf] - values[n][leaf])
+                                                            <= errors[other][leaf] + errors[n][leaf] + 1e-12 * np.abs(values[n][leaf]))
+                            with_e = agrees(other, e, leaf)
+                            corroborated |= with_e & ~with_n  # an oracle loose enough to agree with both takes no side
+                            seconded |= with_n & ~with_e
                     backed = np.zeros(np.shape(values[n][leaf]), dtype=bool)  # another exact oracle backs n: e's dispute, arbitrated
                     for other in exact:
                         if other != e:
                             backed |= agrees(n, other, leaf)
                     aside[n][leaf] |= contradicted & corroborated
-                    material = np.abs(values[n][leaf] - values[e][leaf]) > allowance[n]  # beyond n's tolerance: a WRONG would turn on it
-                    seconded = np.zeros(np.shape(values[n][leaf]), dtype=bool)  # another numerical oracle agrees with n
-                    for other in names:
-                        if other != n:
-                            close = np.abs(values[other][leaf] - values[n][leaf]) <= errors[other][leaf] + errors[n][leaf] + 1e-12 * np.abs(values[n][leaf])
-                            seconded |= usable[other][leaf] & close
-                    against = contradicted & ~corroborated & ~backed & material
+                    # only where n sees the gap at its own tolerance: below it, e's finer word stands (a dispute of e's
+                    # with another exact oracle goes to arbitration)
+                    against = contradicted & ~corroborated & ~backed & (np.abs(values[n][leaf] - values[e][leaf]) > allowance[n])
                     flagged = exact_aside.setdefault(e, [np.zeros(np.shape(g), dtype=bool) for g in values[e]])
-                    flagged[leaf] |= against  # e stands aside: against two agreeing methods, or one it cannot outweigh
-                    aside[n][leaf] |= against & ~seconded  # one exact oracle against one numerical: neither can say which
-    if not any(np.any(b) for n in names for b in aside[n]):
+                    flagged[leaf] |= against  # e: against two agreeing methods, or one it cannot outweigh
+                    aside[n][leaf] |= against & ~seconded  # one exact against one numerical: neither can say which
+    if not any(np.any(b) for flags in (*aside.values(), *exact_aside.values()) for b in flags):
         return answers, ""
     answers = dict(answers)
     parts = []

@@ -56,16 +56,17 @@ def found(problem, answers: dict[str, Answer], ours: Sequence[np.ndarray] | None
                  for k, leaf in zip(kinked, zip(*(a.flat("lower") for a in numerical)))]
         upper = [np.where(k, np.fmax.reduce([np.asarray(u, np.float64) for u in leaf]), np.nan)
                  for k, leaf in zip(kinked, zip(*(a.flat("upper") for a in numerical)))]
-    hidden = _equal_inputs_disputed(problem, answers, kinked, lower, upper, ours) if ours is not None and problem.mode == "gradient" else []
+    ties_wanted = ours is not None and problem.mode == "gradient"  # ties of a gradient's elements (a product's outputs have none)
+    # jax, torch: a gradient, one valid choice at a tie (the complex step gives partial derivatives)
+    exact = [a.flat("gradients") for name, a in answers.items() if ORACLES[name].kind == "analytic"]
+    partials = [([np.asarray(g, np.float64) for g in a.flat("gradients")], [np.asarray(e, np.float64) for e in a.flat("errors")])
+                for a in numerical if a.errors is not None]
+    hidden = _equal_inputs_disputed(problem, kinked, lower, upper, exact, partials, ours) if ties_wanted else []
     if not any(np.any(k) for k in kinked) and not hidden:
         return answers, ""
     note = ""
-    if ours is not None and problem.mode == "gradient":  # ties of a gradient's elements (a product's outputs have none)
-        exact = [a.flat("gradients") for name, a in answers.items() if ORACLES[name].kind == "analytic"]  # jax, torch: a gradient, one valid choice at a tie (the complex step gives partial derivatives)
-        partials = [([np.asarray(g, np.float64) for g in a.flat("gradients")], [np.asarray(e, np.float64) for e in a.flat("errors")])
-                    for name, a in answers.items() if ORACLES[name].numerical and a.errors is not None]
+    if ties_wanted:
         lower, upper, note, judged = _ties(problem, ours, kinked, lower, upper, exact, hidden, partials)
-        kinked = [k.copy() for k in kinked]
         for i, k in judged:  # a hidden tie judged as one: its elements by their brackets from now on
             kinked[i].reshape(-1)[k] = True
     unflatten = problem.layout.unflatten
@@ -76,8 +77,8 @@ def found(problem, answers: dict[str, Answer], ours: Sequence[np.ndarray] | None
     return patched, note
 
 
-def _equal_inputs_disputed(problem, answers: dict[str, Answer], kinked: list[np.ndarray], lower: list[np.ndarray],
-                           upper: list[np.ndarray], ours: Sequence[np.ndarray] = ()) -> list[list[tuple[int, int]]]:
+def _equal_inputs_disputed(problem, kinked: list[np.ndarray], lower: list[np.ndarray], upper: list[np.ndarray],
+                           exact: list, partials: list, ours: Sequence[np.ndarray]) -> list[list[tuple[int, int]]]:
     """Ties no single element's stencil shows: inputs of exactly equal value (a median of equal
     values, overlapping max-pool windows, a running max) where an exact oracle and a numerical one
     disagree beyond the numerical oracle's estimate.  Moving one tied element alone may leave f
@@ -87,11 +88,10 @@ def _equal_inputs_disputed(problem, answers: dict[str, Answer], kinked: list[np.
     (``_pieces`` confirms it, or the group is judged by its slope along all of it).  Per leaf, the
     groups of 2 to ``MAX_HULL_GROUP`` equal values that hold a disputed element: an exact oracle's
     value, or the claimed one (``ours``), beyond a numerical oracle's estimate or outside a kinked
-    element's bracket (judged against the hull of the pieces instead, it is WRONG if it is)."""
-    exact = [a.flat("gradients") for name, a in answers.items() if ORACLES[name].kind == "analytic"]  # jax, torch: a gradient, one valid choice at a tie (the complex step gives partial derivatives)
-    claimed = [list(ours)] if ours is not None and len(ours) else []  # yours, only where a bracket is outside: a slip elsewhere is no tie
-    numerical = [(a.flat("gradients"), a.flat("errors")) for name, a in answers.items() if ORACLES[name].numerical and a.errors is not None]
-    if not (exact or claimed) or not numerical:
+    element's bracket (judged against the hull of the pieces instead, it is WRONG if it is).
+    ``exact``: jax's and torch's gradients; ``partials``: the numerical oracles' (values, errors)."""
+    claimed = [list(ours)]  # yours, only where a bracket is outside: a slip elsewhere is no tie
+    if not partials:
         return []
     groups = []
     with np.errstate(invalid="ignore", over="ignore"):
@@ -102,8 +102,8 @@ def _equal_inputs_disputed(problem, answers: dict[str, Answer], kinked: list[np.
             disputed = np.zeros(flat.size, dtype=bool)
             for e in exact:
                 d = np.asarray(e[i], np.float64).reshape(-1)
-                for values, errors in numerical:
-                    v, err = np.asarray(values[i], np.float64).reshape(-1), np.asarray(errors[i], np.float64).reshape(-1)
+                for values, errors in partials:
+                    v, err = values[i].reshape(-1), errors[i].reshape(-1)
                     disputed |= np.isfinite(d) & np.isfinite(v) & np.isfinite(err) & (np.abs(d - v) > err + 1e-12 * np.maximum(np.abs(d), np.abs(v)))
             bent = np.asarray(kinked[i], dtype=bool).reshape(-1)
             disputed &= ~bent
@@ -417,17 +417,8 @@ def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, u
 
     ties = []
     queue = list(groups)
-    unseen = [list(group) for group in hidden]  # equal inputs whose tie no stencil flagged (``_equal_inputs_disputed``)
-    while queue or unseen:
-        from_values = not queue
-        group = queue.pop(0) if queue else unseen.pop(0)
-        if from_values and any(element in tie.group for tie in ties for element in group):
-            continue  # judged already, in a tie the brackets showed
-        if from_values:  # their elements need not bend one by one (a median's stays put): smooth along all, and its pieces decide
-            smooth = along_all(group)
-            if smooth is not None and not _additive(group, smooth, partials):
-                ties.append(_judge_tie(loop, group, *smooth, flat_ours, flat_exact, lower, upper, E0, h, limit, scale))
-            continue
+    while queue:
+        group = queue.pop(0)
         smooth = along_all(group) if _one_orientation(loop, group, problem.objective_terms()) else None
         # not one tie: a convex kink beside a concave one (clip at −1 and +1 under equal dout), or independent
         # kinks (a kink along all of them together); its groups of equal brackets are tried, else each element alone
@@ -443,6 +434,12 @@ def _ties(problem: FunctionProblem, ours: Sequence[np.ndarray], kinked, lower, u
                     parts = list(zip(blocks, alongs))
         for part, (slope, error, noisy) in parts:
             ties.append(_judge_tie(loop, part, slope, error, noisy, flat_ours, flat_exact, lower, upper, E0, h, limit, scale))
+    for group in hidden:  # equal inputs whose tie no stencil showed (``_equal_inputs_disputed``), unless judged above
+        if any(element in tie.group for tie in ties for element in group):
+            continue
+        smooth = along_all(group)  # their elements need not bend one by one (a median's stays put): smooth along all, and the pieces decide
+        if smooth is not None and not _additive(group, smooth, partials):
+            ties.append(_judge_tie(loop, group, *smooth, flat_ours, flat_exact, lower, upper, E0, h, limit, scale))
     judged_elements = [element for tie in ties for element in tie.group]
     if not ties:
         return lower, upper, "", judged_elements
